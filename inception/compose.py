@@ -1,0 +1,81 @@
+"""Docker and Compose access: one place that builds every compose command line."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from functools import lru_cache
+
+from .settings import ROOT, Settings
+
+COMPOSE_FILE = ROOT / "srcs" / "docker-compose.yml"
+BASE_IMAGE = "inception-base:trixie"
+IMAGE_TAG = "inception"
+
+
+class DockerError(Exception):
+    pass
+
+
+NO_ENGINE = (
+    "the Docker engine is not reachable{detail}. Start it (`sudo systemctl start docker`, "
+    "or `sudo dockerd --userland-proxy=false &`) and check that your user may use it "
+    "(`docker info`)."
+)
+
+
+@lru_cache(maxsize=None)
+def compose_program() -> tuple[str, ...]:
+    """`docker compose` (v2) when the plugin exists, else Debian's `docker-compose` 1.29."""
+    if shutil.which("docker"):
+        probe = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
+        if probe.returncode == 0:
+            return ("docker", "compose")
+    if shutil.which("docker-compose"):
+        return ("docker-compose",)
+    raise DockerError(
+        "neither `docker compose` (v2) nor `docker-compose` is installed; install one "
+        "(Debian: apt-get install docker-compose; elsewhere: the docker-compose-plugin package)"
+    )
+
+
+def compose_command(settings: Settings, *args: str, program: tuple[str, ...] | None = None) -> list[str]:
+    program = program or compose_program()
+    return [
+        *program,
+        "--project-name", settings.project,
+        "--env-file", str(settings.env_file),
+        "--file", str(COMPOSE_FILE),
+        *args,
+    ]
+
+
+def compose_env(settings: Settings) -> dict:
+    """The process environment for compose: our resolved settings win over the shell."""
+    env = dict(os.environ)
+    env.update(settings.values)
+    env["BASE_IMAGE"] = BASE_IMAGE
+    env["IMAGE_TAG"] = IMAGE_TAG
+    # Compose 1.29 builds through the docker CLI too, so both versions see the same context.
+    env.setdefault("COMPOSE_DOCKER_CLI_BUILD", "1")
+    return env
+
+
+def client():
+    """A docker SDK client, or a DockerError that says how to start the engine."""
+    import docker
+    from docker.errors import DockerException
+
+    try:
+        api = docker.from_env(timeout=120)
+        api.ping()
+    except DockerException as exc:
+        reason = str(exc).split("(")[0].strip()
+        raise DockerError(NO_ENGINE.format(detail=f" ({reason})" if reason else "")) from None
+    return api
+
+
+def project_containers(api, settings: Settings, all_: bool = True) -> list:
+    label = f"com.docker.compose.project={settings.project}"
+    return api.containers.list(all=all_, filters={"label": label})

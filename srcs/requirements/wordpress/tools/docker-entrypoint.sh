@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Puts WordPress on the files volume (first start, or a newer WordPress in the
+# image), installs the site and its users, then execs PHP-FPM.
+set -Eeuo pipefail
+
+readonly SRC=/usr/src/wordpress
+readonly DOCROOT=/var/www/html
+# PHP workers run as www-data, but compose file secrets keep the host's 0600
+# root ownership; the ones PHP reads are copied to a tmpfs only www-data reads.
+readonly PHP_SECRETS=/run/wordpress-secrets
+
+_log() { printf '%s [entrypoint] %s: %s\n' "$(date -u +%FT%TZ)" "$1" "$2"; }
+note() { _log Note "$*"; }
+warn() { _log Warning "$*" >&2; }
+die() { _log ERROR "$*" >&2; exit 1; }
+
+read_secret() {
+	local file="/run/secrets/$1"
+	[[ -r "$file" ]] || die "secret $file is missing or unreadable; run \`invoke setup\` on the host to generate it"
+	local value
+	value="$(<"$file")"
+	[[ -n "$value" ]] || die "secret $file is empty; delete secrets/$1 on the host and run \`invoke setup\`"
+	printf '%s' "$value"
+}
+
+verify_minimum_env() {
+	local var missing=()
+	for var in DOMAIN_NAME MYSQL_DATABASE MYSQL_USER WP_TITLE WP_ADMIN_USER WP_ADMIN_EMAIL WP_USER WP_USER_EMAIL; do
+		[[ -n "${!var:-}" ]] || missing+=("$var")
+	done
+	((${#missing[@]} == 0)) || die "${missing[*]} not set; set it in .env and run \`invoke up\`"
+	[[ "${WP_ADMIN_USER,,}" != *admin* ]] ||
+		die "WP_ADMIN_USER=$WP_ADMIN_USER contains \"admin\"; choose another name in .env"
+}
+
+wp_version() {
+	php -r 'include $argv[1]; echo $wp_version;' "$1/wp-includes/version.php"
+}
+
+install_php_secrets() {
+	install -d -o root -g www-data -m 0750 "$PHP_SECRETS"
+	local name
+	for name in db_password wp_salt; do
+		read_secret "$name" >/dev/null
+		install -o root -g www-data -m 0440 "/run/secrets/$name" "$PHP_SECRETS/$name"
+	done
+	export WORDPRESS_SECRETS_DIR="$PHP_SECRETS"
+}
+
+# Core files from the image; wp-content and wp-config.php stay the user's.
+sync_core() {
+	local image_version volume_version=""
+	image_version="$(wp_version "$SRC")"
+	if [[ -f "$DOCROOT/wp-includes/version.php" ]]; then
+		volume_version="$(wp_version "$DOCROOT")"
+	fi
+	if [[ -z "$volume_version" ]]; then
+		note "copying WordPress $image_version to the files volume"
+	elif dpkg --compare-versions "$image_version" gt "$volume_version"; then
+		note "updating WordPress core $volume_version -> $image_version (wp-content and wp-config.php kept)"
+	else
+		[[ "$image_version" == "$volume_version" ]] ||
+			warn "the volume has WordPress $volume_version, newer than the image's $image_version; keeping it"
+		note "WordPress $volume_version in place, core files unchanged"
+		return
+	fi
+	tar -C "$SRC" --exclude=./wp-content -cf - . | tar -C "$DOCROOT" --no-same-owner -xf -
+	# New bundled themes and plugins are added; nothing in wp-content is replaced.
+	cp -r --update=none "$SRC/wp-content/." "$DOCROOT/wp-content/"
+	chown -R www-data:www-data "$DOCROOT"
+}
+
+install_config() {
+	if [[ -f "$DOCROOT/wp-config.php" ]]; then
+		note "wp-config.php exists, keeping it"
+		return
+	fi
+	install -o www-data -g www-data -m 0640 /usr/src/wp-config.php "$DOCROOT/wp-config.php"
+	note "wp-config.php written"
+}
+
+setup_site() {
+	local admin_password user_password
+	admin_password="$(read_secret wp_admin_password)"
+	user_password="$(read_secret wp_user_password)"
+	# JSON on stdin: the passwords are URL-safe, but escape quotes anyway.
+	printf '{"admin_password": "%s", "user_password": "%s"}' \
+		"${admin_password//\"/\\\"}" "${user_password//\"/\\\"}" |
+		setpriv --reuid=www-data --regid=www-data --init-groups php /usr/local/lib/inception/wp-setup.php
+}
+
+_main() {
+	if [[ "${1:-}" == -* ]]; then
+		set -- php-fpm8.4 -F "$@"
+	fi
+	if [[ "$1" == php-fpm8.4 ]]; then
+		verify_minimum_env
+		install -d -o www-data -g www-data -m 0755 /run/php
+		install_php_secrets
+		sync_core
+		install_config
+		setup_site
+		note "starting PHP-FPM"
+	fi
+	exec "$@"
+}
+
+_main "$@"

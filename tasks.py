@@ -1,0 +1,262 @@
+"""Inception's task runner: `invoke --list` shows every task.
+
+Every Docker and Compose call goes through inception.compose; every failure
+ends as one message that says what went wrong and what to do, and exit code 1.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import sys
+import time
+
+from invoke import Collection, Exit, task
+
+from inception import base as base_image
+from inception import compose, secrets, settings as config, stack
+from inception.compose import BASE_IMAGE, IMAGE_TAG
+
+EXPECTED_ERRORS = (
+    config.SettingsError,
+    secrets.SecretsError,
+    compose.DockerError,
+    stack.StackError,
+    base_image.BaseError,
+)
+
+
+def friendly(body):
+    """Turn the project's own errors into `error: <message>` and exit code 1."""
+
+    @functools.wraps(body)
+    def wrapper(*args, **kwargs):
+        try:
+            return body(*args, **kwargs)
+        except EXPECTED_ERRORS as exc:
+            raise Exit(f"error: {exc}", code=1) from None
+        except KeyboardInterrupt:
+            raise Exit("interrupted", code=130) from None
+
+    return wrapper
+
+
+def say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+# ---------------------------------------------------------------- setup
+
+
+@task
+@friendly
+def setup(c):
+    """Create .env (from .env.example), the data directories and every secret."""
+    env_file = config.default_env_file()
+    settings = config.load(env_file, required=False)
+    if not env_file.exists():
+        env_file.write_text(config.render_env(settings.values))
+        say(f"wrote {env_file} (review it; `invoke up` uses it)")
+    settings = config.load(env_file)
+    stack.ensure_data_dirs(settings)
+    created = secrets.ensure_secrets(settings.hostnames)
+    for line in created:
+        say(f"created {line}")
+    if not created:
+        say("secrets in place (never overwritten)")
+
+
+# ---------------------------------------------------------------- build
+
+
+def image_exists(api, name: str) -> bool:
+    from docker.errors import ImageNotFound
+
+    try:
+        api.images.get(name)
+        return True
+    except ImageNotFound:
+        return False
+
+
+@task(help={"force": "rebuild it even when it exists"})
+@friendly
+def base(c, force=False):
+    """Build the Debian 13 base image from the Debian archive (mmdebstrap)."""
+    api = compose.client()
+    if image_exists(api, BASE_IMAGE) and not force:
+        say(f"base image {BASE_IMAGE} exists, skipping (--force rebuilds it)")
+        return
+    say(f"building {BASE_IMAGE} from the Debian archive")
+    started = time.monotonic()
+    method = base_image.build()
+    say(f"built {BASE_IMAGE} with {method} in {time.monotonic() - started:.0f}s")
+
+
+def prepare_build_context(settings) -> None:
+    """Hand the optional CA bundle to builder stages as a file in their context."""
+    bundle = settings["BUILD_CA_BUNDLE"]
+    for service_dir in (config.ROOT / "srcs" / "requirements").iterdir():
+        if (service_dir / "Dockerfile").exists() and "build-ca.pem" in (service_dir / "Dockerfile").read_text():
+            target = service_dir / "build-ca.pem"
+            target.write_bytes(open(bundle, "rb").read() if bundle else b"")
+
+
+@task(pre=[setup, base], help={"no_cache": "build every layer again", "service": "build only this service"})
+@friendly
+def build(c, no_cache=False, service=None):
+    """Build the service images (nginx:inception, wordpress:inception, ...)."""
+    settings = config.load()
+    compose.client()
+    prepare_build_context(settings)
+    args = ["build"] + (["--no-cache"] if no_cache else []) + ([service] if service else [])
+    started = time.monotonic()
+    stack.run_compose(settings, *args)
+    say(f"images built in {time.monotonic() - started:.0f}s")
+
+
+# ---------------------------------------------------------------- run
+
+
+def print_urls(settings) -> None:
+    print()
+    print(f"  WordPress   {settings.url()}")
+    print(f"  Admin       {settings.url(path='/wp-admin/')}  (user {settings['WP_ADMIN_USER']}, "
+          f"password in secrets/wp_admin_password)")
+    print(f"  CA to trust {secrets.SECRETS_DIR / 'tls' / 'ca.crt'}")
+    print("  Host names  `invoke hosts` prints the /etc/hosts line")
+    print()
+
+
+@task(pre=[build], help={"timeout": "seconds to wait for every service to be healthy"})
+@friendly
+def up(c, timeout=600):
+    """Set up, build, start the stack and wait until every service is healthy."""
+    settings = config.load()
+    api = compose.client()
+    stack.check_ports_free(api, settings)
+    say("starting the stack")
+    stack.run_compose(settings, "up", "--detach", "--remove-orphans")
+    elapsed = stack.wait_healthy(api, settings, stack.services(settings), timeout=float(timeout))
+    say(f"all services healthy ({elapsed:.0f}s after start)")
+    print_urls(settings)
+
+
+@task
+@friendly
+def down(c):
+    """Stop and remove the containers; images, volumes and data are kept."""
+    settings = config.load()
+    compose.client()
+    stack.run_compose(settings, "down", "--remove-orphans")
+
+
+@task
+@friendly
+def status(c):
+    """Show each service: state, health and published ports."""
+    settings = config.load()
+    api = compose.client()
+    found = {c.labels.get("com.docker.compose.service"): c for c in compose.project_containers(api, settings)}
+    rows = [("SERVICE", "STATE", "HEALTH", "PORTS")]
+    for name in stack.services(settings):
+        container = found.get(name)
+        if container is None:
+            rows.append((name, "not created", "-", "-"))
+            continue
+        state, health = stack.container_state(container)
+        ports = []
+        for inner, bindings in sorted((container.attrs["NetworkSettings"]["Ports"] or {}).items()):
+            for binding in bindings or []:
+                ports.append(f"{binding['HostIp'] or '*'}:{binding['HostPort']}->{inner}")
+        rows.append((name, state, health, ", ".join(ports) or "-"))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[3])
+
+
+@task(help={"service": "only this service's logs", "follow": "keep printing new lines", "tail": "lines per service"})
+@friendly
+def logs(c, service=None, follow=False, tail="200"):
+    """Show the services' logs."""
+    settings = config.load()
+    compose.client()
+    args = ["logs", "--tail", str(tail)] + (["--follow"] if follow else []) + ([service] if service else [])
+    stack.run_compose(settings, *args, check=False)
+
+
+@task(help={"write": "append the line to /etc/hosts (needs root)", "address": "address the names point to"})
+@friendly
+def hosts(c, write=False, address="127.0.0.1"):
+    """Print (or --write) the /etc/hosts line for the site's host names."""
+    settings = config.load(required=False)
+    line = f"{address} {' '.join(settings.hostnames)}"
+    if not write:
+        print(line)
+        return
+    path = "/etc/hosts"
+    present = open(path).read().split("\n")
+    if line in present:
+        say(f"{path} already has: {line}")
+        return
+    try:
+        with open(path, "a") as handle:
+            handle.write(f"{line}  # inception\n")
+    except PermissionError:
+        raise Exit(f"error: cannot write {path}; run `sudo .venv/bin/invoke hosts --write`", code=1) from None
+    say(f"added to {path}: {line}")
+
+
+# ---------------------------------------------------------------- test
+
+
+@task(help={"marker": "pytest -m expression, e.g. 'not e2e'", "k": "pytest -k expression",
+            "verbose": "list every test"})
+@friendly
+def test(c, marker="", k="", verbose=False):
+    """Run the test suite (unit tests, then end to end against the stack)."""
+    args = [sys.executable, "-m", "pytest", "tests"]
+    args += ["-m", marker] if marker else []
+    args += ["-k", k] if k else []
+    args += ["-v"] if verbose else []
+    result = subprocess.run(args, cwd=config.ROOT, check=False)
+    if result.returncode != 0:
+        raise Exit(code=result.returncode)
+
+
+# ---------------------------------------------------------------- clean
+
+
+@task(help={"all": "also remove images, volumes and DATA_DIR (asks first)", "yes": "do not ask"})
+@friendly
+def clean(c, all=False, yes=False):
+    """Remove the containers; with --all also images, volumes and every byte of data."""
+    settings = config.load(required=False)
+    api = compose.client()
+    if all and not yes:
+        if not sys.stdin.isatty():
+            raise Exit("error: `clean --all` deletes every byte of data; confirm with --yes", code=1)
+        answer = input(f"Delete containers, images, volumes and {settings.data_dir}? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            raise Exit("nothing deleted", code=1)
+    for container in compose.project_containers(api, settings):
+        container.remove(force=True, v=True)
+    for network in api.networks.list(filters={"label": f"com.docker.compose.project={settings.project}"}):
+        network.remove()
+    say("containers and networks removed")
+    if not all:
+        return
+    for volume in api.volumes.list(filters={"label": f"com.docker.compose.project={settings.project}"}):
+        volume.remove(force=True)
+    say("volumes removed")
+    stack.remove_data_dir(api, settings.data_dir, BASE_IMAGE if image_exists(api, BASE_IMAGE) else None)
+    say(f"{settings.data_dir} removed")
+    for name in [f"{service}:{IMAGE_TAG}" for service in stack.services(settings)] + [BASE_IMAGE]:
+        if image_exists(api, name):
+            api.images.remove(name, force=True)
+    api.images.prune(filters={"dangling": True})
+    say("images removed")
+
+
+namespace = Collection(setup, base, build, up, down, status, logs, hosts, test, clean)
