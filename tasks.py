@@ -129,13 +129,17 @@ def print_urls(settings) -> None:
     print()
 
 
-@task(pre=[build], help={"timeout": "seconds to wait for every service to be healthy"})
+@task(help={"timeout": "seconds to wait for every service to be healthy"})
 @friendly
 def up(c, timeout=600):
     """Set up, build, start the stack and wait until every service is healthy."""
+    setup(c)
     settings = config.load()
     api = compose.client()
+    # Before the build, so a taken port fails in a second, not after minutes.
     stack.check_ports_free(api, settings)
+    base(c)
+    build(c)
     say("starting the stack")
     stack.run_compose(settings, "up", "--detach", "--remove-orphans")
     elapsed = stack.wait_healthy(api, settings, stack.services(settings), timeout=float(timeout))

@@ -233,7 +233,10 @@ def render_env(values: dict) -> str:
             value = values.get(key, "")
             if re.search(r"[\s#'\"$\\]", value):
                 # Single quotes: no escapes, no interpolation, for dotenv and Compose.
-                value = "'" + value.replace("'", "") + "'"
+                if "'" not in value:
+                    value = f"'{value}'"
+                else:
+                    value = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
             lines.append(f"{key}={value}")
         else:
             lines.append(raw)

@@ -1,0 +1,182 @@
+"""End-to-end fixtures: the running stack, a verified HTTPS session, secrets.
+
+The project's host names resolve to loopback inside this process only, so no
+/etc/hosts edit is needed; TLS is always verified against secrets/tls/ca.crt.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from inception import compose, secrets, settings as config, stack
+
+ROOT = config.ROOT
+
+
+@pytest.fixture(scope="session")
+def settings():
+    try:
+        return config.load()
+    except config.SettingsError as exc:
+        if "does not exist" in str(exc):
+            return None
+        pytest.fail(f"{exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def docker_api():
+    try:
+        return compose.client()
+    except compose.DockerError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+def all_healthy(api, settings) -> bool:
+    wanted = set(stack.services(settings))
+    healthy = {c.labels.get("com.docker.compose.service")
+               for c in compose.project_containers(api, settings, all_=False)
+               if stack.container_state(c) == ("running", "healthy")}
+    return wanted <= healthy
+
+
+def invoke(*args: str, env=None, check: bool = True, capture: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "invoke", *args], cwd=ROOT, env=env,
+                            capture_output=capture, text=True, check=False)
+    if check and result.returncode != 0:
+        pytest.fail(f"invoke {' '.join(args)} -> exit {result.returncode}\n{result.stdout}\n{result.stderr}",
+                    pytrace=False)
+    return result
+
+
+@pytest.fixture(scope="session")
+def stack_up(request, docker_api, settings):
+    """The stack, brought up (built if need be) when it is not healthy."""
+    if settings is None or not all_healthy(docker_api, settings):
+        capture = request.config.pluginmanager.getplugin("capturemanager")
+        with capture.global_and_fixture_disabled():
+            print("\nthe stack is not up: running `invoke up`", flush=True)
+            invoke("up", capture=False)
+        settings = config.load()
+    return settings
+
+
+@pytest.fixture(scope="session", autouse=True)
+def resolve_to_loopback(request):
+    """getaddrinfo answers 127.0.0.1 for the project's host names."""
+    try:
+        names = set(config.load(required=False).hostnames)
+    except config.SettingsError:
+        names = set()
+    real = socket.getaddrinfo
+
+    def fake(host, *args, **kwargs):
+        if isinstance(host, str) and host.lower() in names:
+            host = "127.0.0.1"
+        return real(host, *args, **kwargs)
+
+    socket.getaddrinfo = fake
+    yield
+    socket.getaddrinfo = real
+
+
+@pytest.fixture(scope="session")
+def ca_file():
+    return str(secrets.SECRETS_DIR / "tls" / "ca.crt")
+
+
+def new_session(ca_file: str) -> requests.Session:
+    session = requests.Session()
+    # REQUESTS_CA_BUNDLE in the environment would override `verify`.
+    session.trust_env = False
+    session.verify = ca_file
+    return session
+
+
+@pytest.fixture
+def http(stack_up, ca_file):
+    with new_session(ca_file) as session:
+        yield session
+
+
+@pytest.fixture(scope="session")
+def secret():
+    return secrets.read_secret
+
+
+class WordPress:
+    """Logged-in browsing of the site, as a user would with a browser."""
+
+    def __init__(self, settings, ca_file):
+        self.settings = settings
+        self.ca_file = ca_file
+
+    def url(self, path="/"):
+        return self.settings.url(path=path)
+
+    def login(self, user: str, password: str) -> requests.Session:
+        session = new_session(self.ca_file)
+        session.get(self.url("/wp-login.php"), timeout=30)  # sets the test cookie
+        r = session.post(self.url("/wp-login.php"), timeout=30, allow_redirects=False, data={
+            "log": user, "pwd": password, "wp-submit": "Log In",
+            "redirect_to": self.url("/wp-admin/"), "testcookie": "1",
+        })
+        assert r.status_code == 302 and "/wp-admin/" in r.headers.get("Location", ""), (
+            f"login of {user} failed: POST wp-login.php -> {r.status_code}, "
+            f"Location={r.headers.get('Location')!r}, body: {r.text[:300]}")
+        return session
+
+    def rest_nonce(self, session: requests.Session) -> str:
+        r = session.get(self.url("/wp-admin/admin-ajax.php"), params={"action": "rest-nonce"}, timeout=30)
+        assert r.status_code == 200 and re.fullmatch(r"[0-9a-f]{10}", r.text), (
+            f"no REST nonce for the logged-in user: {r.status_code} {r.text[:200]}")
+        return r.text
+
+    def create_post(self, session: requests.Session, title: str, content: str = "") -> dict:
+        r = session.post(self.url("/wp-json/wp/v2/posts"), timeout=30,
+                         headers={"X-WP-Nonce": self.rest_nonce(session)},
+                         json={"title": title, "content": content or title, "status": "publish"})
+        assert r.status_code == 201, f"creating a post -> {r.status_code}: {r.text[:300]}"
+        return r.json()
+
+
+@pytest.fixture
+def wordpress(stack_up, ca_file):
+    return WordPress(stack_up, ca_file)
+
+
+@pytest.fixture
+def admin(wordpress, secret):
+    return wordpress.login(wordpress.settings["WP_ADMIN_USER"], secret("wp_admin_password"))
+
+
+def wait_until(predicate, timeout: float, what: str, interval: float = 1.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}", pytrace=False)
+        time.sleep(interval)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On failure, attach the last lines of every service's log to the report."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    try:
+        settings = config.load()
+        for service in stack.services(settings):
+            report.sections.append((f"compose logs {service}", stack.tail_logs(settings, service, 30)))
+    except Exception as exc:  # the report must not fail because logs are unavailable
+        report.sections.append(("compose logs", f"unavailable: {exc}"))

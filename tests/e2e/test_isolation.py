@@ -1,0 +1,86 @@
+"""Isolation and secret hygiene of the running containers."""
+
+import json
+import socket
+import subprocess
+
+import pytest
+
+from inception import compose, secrets, stack
+from inception.settings import ROOT
+
+# PID 1 of each container (the name in /proc/<pid>/comm, 15 characters at most).
+DAEMONS = {"nginx": "nginx", "wordpress": "php-fpm8.4", "mariadb": "mariadbd"}
+
+
+@pytest.fixture
+def containers(docker_api, stack_up):
+    found = {c.labels["com.docker.compose.service"]: c
+             for c in compose.project_containers(docker_api, stack_up, all_=False)}
+    return found
+
+
+def test_container_names_equal_service_names(containers):
+    wrong = {service: c.name for service, c in containers.items() if c.name != service}
+    assert not wrong, f"containers not named after their service: {wrong}"
+
+
+def test_only_the_documented_ports_are_published(containers, stack_up):
+    published = set()
+    for service, container in containers.items():
+        for inner, bindings in (container.attrs["NetworkSettings"]["Ports"] or {}).items():
+            for binding in bindings or []:
+                published.add((service, int(binding["HostPort"])))
+    expected = set(stack.published_ports(stack_up))
+    assert published == expected, f"published {sorted(published)}, documented {sorted(expected)}"
+
+
+def test_mariadb_is_not_reachable_from_the_host(containers):
+    assert not any(containers["mariadb"].attrs["NetworkSettings"]["Ports"].get("3306/tcp") or []), \
+        "MariaDB's port is published"
+    with socket.socket() as probe:
+        probe.settimeout(3)
+        assert probe.connect_ex(("127.0.0.1", 3306)) != 0, "something answers on 127.0.0.1:3306"
+    networks = containers["mariadb"].attrs["NetworkSettings"]["Networks"]
+    assert list(networks) == [f"{stack_up_project(containers)}_backend"], f"mariadb is on {list(networks)}"
+
+
+def stack_up_project(containers):
+    return containers["mariadb"].labels["com.docker.compose.project"]
+
+
+def test_backend_network_is_internal(docker_api, containers):
+    network = docker_api.networks.get(f"{stack_up_project(containers)}_backend")
+    assert network.attrs["Internal"] is True, "the backend network has a route out"
+
+
+@pytest.mark.parametrize("service", sorted(DAEMONS))
+def test_pid1_is_the_daemon(containers, service):
+    pid = containers[service].attrs["State"]["Pid"]
+    with open(f"/proc/{pid}/comm") as comm:
+        name = comm.read().strip()
+    assert name == DAEMONS[service], f"PID 1 of {service} is {name!r}, not {DAEMONS[service]!r}"
+
+
+def test_no_secret_value_leaks(docker_api, containers):
+    values = secrets.all_secret_values()
+    assert len(values) >= 8, f"expected every secret to exist, found {sorted(values)}"
+    places = {"the .env file": (ROOT / ".env").read_text()}
+    for service, container in containers.items():
+        places[f"docker inspect {service}"] = json.dumps(container.attrs)
+        places[f"docker logs {service}"] = container.logs().decode(errors="replace")
+        image = container.image
+        places[f"image {image.tags}"] = json.dumps(image.attrs)
+        places[f"history of {image.tags}"] = subprocess.run(
+            ["docker", "history", "--no-trunc", image.id], capture_output=True, text=True, check=True).stdout
+    leaks = [f"{name} in {place}" for place, text in places.items() for name, value in values.items()
+             if value and value in text]
+    assert not leaks, f"secret values found: {leaks}"
+
+
+def test_wordpress_image_has_no_web_server(docker_api, stack_up):
+    output = docker_api.containers.run(
+        f"wordpress:{compose.IMAGE_TAG}", ["-c", "ls /usr/sbin/ /usr/bin/; dpkg-query -W -f '${Package}\\n'"],
+        entrypoint="bash", remove=True).decode()
+    found = {name for name in ("apache2", "nginx", "httpd", "lighttpd") if name in output.split()}
+    assert not found, f"web servers in the wordpress image: {found}"
