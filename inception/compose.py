@@ -42,13 +42,10 @@ def compose_program() -> tuple[str, ...]:
 
 def compose_command(settings: Settings, *args: str, program: tuple[str, ...] | None = None) -> list[str]:
     program = program or compose_program()
-    return [
-        *program,
-        "--project-name", settings.project,
-        "--env-file", str(settings.env_file),
-        "--file", str(COMPOSE_FILE),
-        *args,
-    ]
+    # Without a .env (e.g. `clean` on a fresh clone) the settings travel in the
+    # environment alone (compose_env).
+    env_file = ["--env-file", str(settings.env_file)] if settings.env_file.exists() else []
+    return [*program, "--project-name", settings.project, *env_file, "--file", str(COMPOSE_FILE), *args]
 
 
 def compose_env(settings: Settings) -> dict:

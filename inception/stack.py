@@ -26,7 +26,7 @@ def run_compose(settings: Settings, *args: str, check: bool = True, capture: boo
                             capture_output=capture, check=False)
     if check and result.returncode != 0:
         detail = f": {result.stderr.strip()[-800:]}" if capture and result.stderr else " (see the output above)"
-        raise StackError(f"`{' '.join(cmd[:len(cmd) - len(args)][:2])} {' '.join(args)}` failed{detail}")
+        raise StackError(f"`{' '.join(compose.compose_program())} {' '.join(args)}` failed{detail}")
     return result
 
 

@@ -11,16 +11,23 @@ from inception.settings import Settings
 COMPOSE = yaml.safe_load(compose.COMPOSE_FILE.read_text())
 
 
-def fake_settings():
-    return Settings({"COMPOSE_PROJECT_NAME": "inception", "HTTPS_PORT": "443"}, Path("/x/.env"))
+def fake_settings(env_file=Path("/x/.env")):
+    return Settings({"COMPOSE_PROJECT_NAME": "inception", "HTTPS_PORT": "443"}, env_file)
 
 
 @pytest.mark.parametrize("program", [("docker", "compose"), ("docker-compose",)])
-def test_command_names_project_env_file_and_compose_file(program):
-    cmd = compose.compose_command(fake_settings(), "up", "--detach", program=program)
+def test_command_names_project_env_file_and_compose_file(program, tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("")
+    cmd = compose.compose_command(fake_settings(env_file), "up", "--detach", program=program)
     assert cmd[:len(program)] == list(program)
-    assert cmd[len(program):] == ["--project-name", "inception", "--env-file", "/x/.env",
+    assert cmd[len(program):] == ["--project-name", "inception", "--env-file", str(env_file),
                                   "--file", str(compose.COMPOSE_FILE), "up", "--detach"]
+
+
+def test_command_without_env_file_leaves_the_option_out():
+    cmd = compose.compose_command(fake_settings(Path("/nonexistent/.env")), "ps", program=("docker-compose",))
+    assert "--env-file" not in cmd
 
 
 def test_resolved_settings_win_over_the_shell(monkeypatch):
