@@ -37,8 +37,9 @@ def services(settings: Settings) -> list[str]:
 
 def published_ports(settings: Settings) -> list[tuple[str, int]]:
     """(service, host port) for every port the stack publishes."""
-    ports = [("nginx", int(settings["HTTPS_PORT"]))]
-    return ports
+    ports = [("nginx", int(settings["HTTPS_PORT"])), ("ftp", int(settings["FTP_PORT"]))]
+    low, high = int(settings["FTP_PASV_MIN_PORT"]), int(settings["FTP_PASV_MAX_PORT"])
+    return ports + [("ftp", port) for port in range(low, high + 1)]
 
 
 def check_ports_free(api, settings: Settings) -> None:

@@ -10,7 +10,10 @@ from inception import compose, secrets, stack
 from inception.settings import ROOT
 
 # PID 1 of each container (the name in /proc/<pid>/comm, 15 characters at most).
-DAEMONS = {"nginx": "nginx", "wordpress": "php-fpm8.4", "mariadb": "mariadbd"}
+DAEMONS = {"nginx": "nginx", "wordpress": "php-fpm8.4", "mariadb": "mariadbd", "ftp": "vsftpd"}
+# Documented exception: vsftpd 3.0.5 segfaults as PID 1 when a session ends,
+# so the ftp container runs it under docker-init (compose `init: true`).
+UNDER_INIT = {"ftp"}
 
 
 @pytest.fixture
@@ -57,6 +60,11 @@ def test_backend_network_is_internal(docker_api, containers):
 @pytest.mark.parametrize("service", sorted(DAEMONS))
 def test_pid1_is_the_daemon(containers, service):
     pid = containers[service].attrs["State"]["Pid"]
+    if service in UNDER_INIT:
+        with open(f"/proc/{pid}/comm") as comm:
+            assert comm.read().strip() == "docker-init", f"{service} is not under docker-init"
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            pid = int(children.read().split()[0])
     with open(f"/proc/{pid}/comm") as comm:
         name = comm.read().strip()
     assert name == DAEMONS[service], f"PID 1 of {service} is {name!r}, not {DAEMONS[service]!r}"

@@ -24,7 +24,9 @@ def assert_clean_failure(result, *phrases):
 
 
 def test_no_docker_engine(tmp_path):
-    result = run_invoke("status", DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock")
+    env_file = tmp_path / "valid.env"
+    env_file.write_text("LOGIN=jdoe\n")
+    result = run_invoke("status", DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock", INCEPTION_ENV_FILE=str(env_file))
     assert_clean_failure(result, "Docker engine is not reachable", "Start it")
 
 

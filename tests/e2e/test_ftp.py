@@ -1,0 +1,105 @@
+"""FTP: explicit FTPS onto the WordPress files, jailed, one account."""
+
+import ftplib
+import io
+import ssl
+import uuid
+
+import pytest
+
+
+class ReusingFTP_TLS(ftplib.FTP_TLS):
+    """FTP_TLS whose data connections resume the control connection's TLS
+    session, as vsftpd's require_ssl_reuse demands (CPython issue 63699)."""
+
+    def ntransfercmd(self, cmd, rest=None):
+        conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
+        if self._prot_p:
+            conn = self.context.wrap_socket(conn, server_hostname=self.host, session=self.sock.session)
+        return conn, size
+
+
+@pytest.fixture
+def ftp_settings(stack_up):
+    return stack_up
+
+
+def connect_tls(settings, ca_file, version=None):
+    context = ssl.create_default_context(cafile=ca_file)
+    if version:
+        context.minimum_version = context.maximum_version = version
+    client = ReusingFTP_TLS(context=context, timeout=20)
+    client.connect(settings.domain, int(settings["FTP_PORT"]))
+    return client
+
+
+@pytest.fixture(params=[ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3], ids=["tls1.2", "tls1.3"])
+def ftps(request, ftp_settings, ca_file, secret):
+    client = connect_tls(ftp_settings, ca_file, request.param)
+    client.login(ftp_settings["FTP_USER"], secret("ftp_password"))
+    client.prot_p()
+    yield client
+    client.quit()
+
+
+def test_login_over_tls_lists_the_wordpress_root(ftps):
+    names = ftps.nlst()
+    assert "wp-content" in names and "wp-config.php" in names, f"FTP root lists {names}"
+
+
+def test_uploaded_file_is_served_over_https_then_deleted(ftps, http, stack_up):
+    name = f"ftp-{uuid.uuid4().hex[:10]}.txt"
+    payload = uuid.uuid4().bytes * 300
+    ftps.storbinary(f"STOR {name}", io.BytesIO(payload))
+    r = http.get(stack_up.url(path=f"/{name}"), timeout=30)
+    assert r.status_code == 200 and r.content == payload, f"GET /{name} -> {r.status_code}, {len(r.content)} bytes"
+    ftps.delete(name)
+    r = http.get(stack_up.url(path=f"/{name}"), timeout=30)
+    assert r.status_code == 404, f"deleted file still answers {r.status_code}"
+
+
+def test_parent_directory_does_not_escape_the_root(ftps):
+    ftps.cwd("..")
+    ftps.cwd("../../..")
+    assert ftps.pwd() == "/", f"pwd after CWD .. is {ftps.pwd()}"
+    assert "wp-content" in ftps.nlst(), "CWD .. left the WordPress files"
+    with pytest.raises(ftplib.error_perm):
+        ftps.cwd("/etc")
+
+
+def test_plain_text_login_is_refused(ftp_settings, secret):
+    client = ftplib.FTP(timeout=20)
+    client.connect(ftp_settings.domain, int(ftp_settings["FTP_PORT"]))
+    with pytest.raises(ftplib.error_perm) as refused:
+        client.login(ftp_settings["FTP_USER"], secret("ftp_password"))
+    client.close()
+    assert str(refused.value).startswith("530") and "encryption" in str(refused.value).lower(), (
+        f"plain login refused with an unclear reply: {refused.value}")
+
+
+@pytest.mark.parametrize("user, password", [("FTP_USER", "wrong-password"), ("anonymous", "guest@example.com"),
+                                            ("root", "x"), ("www-data", "x")])
+def test_other_credentials_are_refused(ftp_settings, ca_file, secret, user, password):
+    client = connect_tls(ftp_settings, ca_file)
+    name = ftp_settings[user] if user == "FTP_USER" else user
+    with pytest.raises(ftplib.error_perm) as refused:
+        client.login(name, password)
+    client.close()
+    assert str(refused.value).startswith("530"), f"{name}: {refused.value}"
+
+
+def test_media_uploaded_through_wordpress_can_be_replaced_by_ftp(ftps, wordpress, admin, http):
+    original = b"GIF89a" + uuid.uuid4().bytes * 50
+    r = admin.post(wordpress.url("/wp-json/wp/v2/media"), timeout=30, data=original,
+                   headers={"X-WP-Nonce": wordpress.rest_nonce(admin), "Content-Type": "image/gif",
+                            "Content-Disposition": f'attachment; filename="m{uuid.uuid4().hex[:8]}.gif"'})
+    assert r.status_code == 201, f"media upload -> {r.status_code}: {r.text[:300]}"
+    url = r.json()["source_url"]
+    path = "/" + url.split("/", 3)[3]
+    downloaded = io.BytesIO()
+    ftps.retrbinary(f"RETR {path}", downloaded.write)
+    assert downloaded.getvalue() == original, "FTP download differs from the WordPress upload"
+    replacement = b"GIF89a" + uuid.uuid4().bytes * 60
+    ftps.storbinary(f"STOR {path}", io.BytesIO(replacement))
+    served = http.get(url, timeout=30)
+    assert served.status_code == 200 and served.content == replacement, "FTP could not replace a WordPress upload"
