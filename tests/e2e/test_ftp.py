@@ -19,11 +19,6 @@ class ReusingFTP_TLS(ftplib.FTP_TLS):
         return conn, size
 
 
-@pytest.fixture
-def ftp_settings(stack_up):
-    return stack_up
-
-
 def connect_tls(settings, ca_file, version=None):
     context = ssl.create_default_context(cafile=ca_file)
     if version:
@@ -34,9 +29,9 @@ def connect_tls(settings, ca_file, version=None):
 
 
 @pytest.fixture(params=[ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3], ids=["tls1.2", "tls1.3"])
-def ftps(request, ftp_settings, ca_file, secret):
-    client = connect_tls(ftp_settings, ca_file, request.param)
-    client.login(ftp_settings["FTP_USER"], secret("ftp_password"))
+def ftps(request, stack_up, ca_file, secret):
+    client = connect_tls(stack_up, ca_file, request.param)
+    client.login(stack_up["FTP_USER"], secret("ftp_password"))
     client.prot_p()
     yield client
     client.quit()
@@ -58,6 +53,16 @@ def test_uploaded_file_is_served_over_https_then_deleted(ftps, http, stack_up):
     assert r.status_code == 404, f"deleted file still answers {r.status_code}"
 
 
+def test_clear_text_data_connection_is_refused(stack_up, ca_file, secret):
+    client = connect_tls(stack_up, ca_file)
+    client.login(stack_up["FTP_USER"], secret("ftp_password"))
+    client.prot_c()
+    with pytest.raises(ftplib.error_perm) as refused:
+        client.nlst()
+    client.quit()
+    assert str(refused.value)[:3] in ("521", "522"), f"clear data channel got: {refused.value}"
+
+
 def test_parent_directory_does_not_escape_the_root(ftps):
     ftps.cwd("..")
     ftps.cwd("../../..")
@@ -67,11 +72,11 @@ def test_parent_directory_does_not_escape_the_root(ftps):
         ftps.cwd("/etc")
 
 
-def test_plain_text_login_is_refused(ftp_settings, secret):
+def test_plain_text_login_is_refused(stack_up, secret):
     client = ftplib.FTP(timeout=20)
-    client.connect(ftp_settings.domain, int(ftp_settings["FTP_PORT"]))
+    client.connect(stack_up.domain, int(stack_up["FTP_PORT"]))
     with pytest.raises(ftplib.error_perm) as refused:
-        client.login(ftp_settings["FTP_USER"], secret("ftp_password"))
+        client.login(stack_up["FTP_USER"], secret("ftp_password"))
     client.close()
     assert str(refused.value).startswith("530") and "encryption" in str(refused.value).lower(), (
         f"plain login refused with an unclear reply: {refused.value}")
@@ -79,9 +84,9 @@ def test_plain_text_login_is_refused(ftp_settings, secret):
 
 @pytest.mark.parametrize("user, password", [("FTP_USER", "wrong-password"), ("anonymous", "guest@example.com"),
                                             ("root", "x"), ("www-data", "x")])
-def test_other_credentials_are_refused(ftp_settings, ca_file, secret, user, password):
-    client = connect_tls(ftp_settings, ca_file)
-    name = ftp_settings[user] if user == "FTP_USER" else user
+def test_other_credentials_are_refused(stack_up, ca_file, secret, user, password):
+    client = connect_tls(stack_up, ca_file)
+    name = stack_up[user] if user == "FTP_USER" else user
     with pytest.raises(ftplib.error_perm) as refused:
         client.login(name, password)
     client.close()
