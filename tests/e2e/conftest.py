@@ -180,3 +180,59 @@ def pytest_runtest_makereport(item, call):
             report.sections.append((f"compose logs {service}", stack.tail_logs(settings, service, 30)))
     except Exception as exc:  # the report must not fail because logs are unavailable
         report.sections.append(("compose logs", f"unavailable: {exc}"))
+
+
+ARTIFACTS = ROOT / "artifacts"
+
+
+@pytest.fixture(scope="session")
+def browser(stack_up, ca_file, tmp_path_factory):
+    """Debian's headless Chromium, trusting the project CA through its own NSS
+    database (so TLS is verified as for a user who imported the CA)."""
+    import os
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    certutil = shutil.which("certutil")
+    if not chromium or not certutil:
+        pytest.fail("browser tests need Debian's chromium and libnss3-tools: "
+                    "apt-get install chromium libnss3-tools", pytrace=False)
+    home = tmp_path_factory.mktemp("chromium-home")
+    nssdb = home / ".pki" / "nssdb"
+    nssdb.mkdir(parents=True)
+    subprocess.run([certutil, "-d", f"sql:{nssdb}", "-N", "--empty-password"], check=True)
+    subprocess.run([certutil, "-d", f"sql:{nssdb}", "-A", "-t", "C,,", "-n", "inception-ca", "-i", ca_file],
+                   check=True)
+    rules = ", ".join(f"MAP {host} 127.0.0.1" for host in stack_up.hostnames)
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=chromium, env={**os.environ, "HOME": str(home)},
+            args=["--no-sandbox", f"--host-resolver-rules={rules}", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield instance
+        instance.close()
+
+
+class PageWatch:
+    """A page that records console errors, page errors and failed requests."""
+
+    def __init__(self, page):
+        self.page = page
+        self.problems = []
+        page.on("console", lambda msg: msg.type == "error" and self.problems.append(f"console: {msg.text}"))
+        page.on("pageerror", lambda exc: self.problems.append(f"page error: {exc}"))
+        page.on("requestfailed", lambda req: self.problems.append(f"failed: {req.url} {req.failure}"))
+
+    def screenshot(self, name: str) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    watched = PageWatch(context.new_page())
+    yield watched
+    context.close()
