@@ -170,14 +170,13 @@ def status(c):
             rows.append((name, "not created", "-", "-"))
             continue
         state, health = stack.container_state(container)
-        ports = []
-        for inner, bindings in sorted((container.attrs["NetworkSettings"]["Ports"] or {}).items()):
-            for binding in bindings or []:
-                ports.append(f"{binding['HostIp'] or '*'}:{binding['HostPort']}->{inner}")
-        rows.append((name, state, health, ", ".join(ports) or "-"))
+        rows.append((name, state, health, stack.describe_ports(container) or "-"))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[3])
+    if "redis" in found:
+        print()
+        print(stack.object_cache_summary(api))
 
 
 @task(help={"service": "only this service's logs", "follow": "keep printing new lines", "tail": "lines per service"})

@@ -69,6 +69,24 @@ def check_ports_free(api, settings: Settings) -> None:
                 raise
 
 
+def describe_ports(container) -> str:
+    """Published ports, consecutive ones as a range: 0.0.0.0:21100-21110->21100-21110/tcp."""
+    pairs = sorted(
+        (binding["HostIp"] or "*", int(binding["HostPort"]), int(inner.split("/")[0]), inner.split("/")[1])
+        for inner, bindings in (container.attrs["NetworkSettings"]["Ports"] or {}).items()
+        for binding in bindings or []
+    )
+    runs = []
+    for ip, host, inner, proto in pairs:
+        last = runs[-1] if runs else None
+        if last and last[0] == ip and last[2] + 1 == host and last[4] + 1 == inner and last[5] == proto:
+            last[2], last[4] = host, inner
+        else:
+            runs.append([ip, host, host, inner, inner, proto])
+    span = lambda low, high: str(low) if low == high else f"{low}-{high}"
+    return ", ".join(f"{ip}:{span(h1, h2)}->{span(i1, i2)}/{proto}" for ip, h1, h2, i1, i2, proto in runs)
+
+
 def container_state(container) -> tuple[str, str]:
     state = container.attrs["State"]
     health = state.get("Health", {}).get("Status", "-")
@@ -154,3 +172,29 @@ def remove_data_dir(api, data_dir: Path, helper_image: str | None) -> None:
     api.containers.run(helper_image, ["find", "/data", "-mindepth", "1", "-delete"],
                        volumes={str(data_dir): {"bind": "/data", "mode": "rw"}}, remove=True)
     shutil.rmtree(data_dir)
+
+
+def object_cache_summary(api) -> str:
+    """One line on WordPress's Redis object cache, read from Redis itself."""
+    from docker.errors import NotFound
+
+    try:
+        redis = api.containers.get("redis")
+    except NotFound:
+        return "object cache: no redis container"
+    if redis.status != "running":
+        return f"object cache: redis is {redis.status}; WordPress serves pages without it"
+    script = ('export REDISCLI_AUTH="$(</run/secrets/redis_password)"; '
+              'redis-cli --no-auth-warning INFO stats; redis-cli --no-auth-warning INFO clients; '
+              'echo "keys:$(redis-cli --no-auth-warning DBSIZE)"')
+    result = redis.exec_run(["bash", "-c", script])
+    if result.exit_code != 0:
+        return f"object cache: cannot query redis ({result.output.decode(errors='replace').strip()[:120]})"
+    info = dict(line.split(":", 1) for line in result.output.decode().split() if ":" in line)
+    hits, misses = int(info.get("keyspace_hits", 0)), int(info.get("keyspace_misses", 0))
+    ratio = f"{100 * hits / (hits + misses):.1f}%" if hits + misses else "n/a"
+    # The CLI's own connection is one of the connected clients.
+    clients = int(info.get("connected_clients", 1)) - 1
+    state = "connected" if clients > 0 else "no client connected yet"
+    return (f"object cache: {state} ({clients} PHP worker connection(s)), {info.get('keys', '?')} keys, "
+            f"hit ratio {ratio} ({hits} hits, {misses} misses)")

@@ -10,7 +10,8 @@ from inception import compose, secrets, stack
 from inception.settings import ROOT
 
 # PID 1 of each container (the name in /proc/<pid>/comm, 15 characters at most).
-DAEMONS = {"nginx": "nginx", "wordpress": "php-fpm8.4", "mariadb": "mariadbd", "ftp": "vsftpd"}
+DAEMONS = {"nginx": "nginx", "wordpress": "php-fpm8.4", "mariadb": "mariadbd", "ftp": "vsftpd",
+           "redis": "redis-server", "adminer": "php-fpm8.4", "static": "nginx"}
 # Documented exception: vsftpd 3.0.5 segfaults as PID 1 when a session ends,
 # so the ftp container runs it under docker-init (compose `init: true`).
 UNDER_INIT = {"ftp"}

@@ -4,6 +4,7 @@
 set -Eeuo pipefail
 
 readonly SRC=/usr/src/wordpress
+readonly OURS=/usr/src/inception
 readonly DOCROOT=/var/www/html
 # PHP workers run as www-data, but compose file secrets keep the host's 0600
 # root ownership; the ones PHP reads are copied to a tmpfs only www-data reads.
@@ -40,7 +41,7 @@ wp_version() {
 install_php_secrets() {
 	install -d -o root -g www-data -m 0750 "$PHP_SECRETS"
 	local name
-	for name in db_password wp_salt; do
+	for name in db_password wp_salt redis_password; do
 		read_secret "$name" >/dev/null
 		install -o root -g www-data -m 0440 "/run/secrets/$name" "$PHP_SECRETS/$name"
 	done
@@ -75,8 +76,20 @@ install_config() {
 		note "wp-config.php exists, keeping it"
 		return
 	fi
-	install -o www-data -g www-data -m 0640 /usr/src/wp-config.php "$DOCROOT/wp-config.php"
+	install -o www-data -g www-data -m 0640 "$OURS/wp-config.php" "$DOCROOT/wp-config.php"
 	note "wp-config.php written"
+}
+
+# Our Redis object-cache drop-in: installed, and kept up to date, unless the
+# user replaced it with another one (which lacks our marker line).
+install_object_cache() {
+	local target="$DOCROOT/wp-content/object-cache.php"
+	if [[ -f "$target" ]] && ! grep -q '^ \* Inception-Drop-In:' "$target"; then
+		note "wp-content/object-cache.php is not ours, leaving it alone"
+	elif ! cmp -s "$OURS/object-cache.php" "$target"; then
+		install -o www-data -g www-data -m 0644 "$OURS/object-cache.php" "$target"
+		note "Redis object-cache drop-in installed"
+	fi
 }
 
 setup_site() {
@@ -99,6 +112,7 @@ _main() {
 		install_php_secrets
 		sync_core
 		install_config
+		install_object_cache
 		setup_site
 		note "starting PHP-FPM"
 	fi

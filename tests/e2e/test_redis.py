@@ -1,0 +1,143 @@
+"""Redis as WordPress's object cache: fewer queries, no stale data, graceful outage."""
+
+import io
+import time
+import json
+import socket
+import tarfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+from .conftest import wait_until
+
+CASES = Path(__file__).parent / "php" / "object_cache_cases.php"
+CASE_NAMES = [
+    "connected", "types_round_trip_through_redis", "objects_are_copies", "missing_key_is_not_found",
+    "add_only_when_absent", "replace_only_when_present", "incr_and_decr", "groups_are_separate",
+    "non_persistent_groups_stay_in_memory", "global_groups_and_switch_to_blog", "keys_carry_the_site_prefix",
+    "multiple_operations", "delete_removes_from_redis", "flush_group_keeps_other_groups", "expiry",
+    "flush_empties_only_this_site",
+]
+
+
+def redis_cli(docker_api, *args: str) -> str:
+    """redis-cli inside the redis container, authenticated from its own secret."""
+    command = 'REDISCLI_AUTH="$(</run/secrets/redis_password)" redis-cli --no-auth-warning "$@"'
+    result = docker_api.containers.get("redis").exec_run(["bash", "-c", command, "redis-cli", *args])
+    assert result.exit_code == 0, f"redis-cli {args}: {result.output.decode()}"
+    return result.output.decode().strip()
+
+
+def questions(docker_api) -> int:
+    """MariaDB's count of statements received, read over the socket."""
+    result = docker_api.containers.get("mariadb").exec_run(
+        ["mariadb", "-N", "-B", "-e", "SHOW GLOBAL STATUS LIKE 'Questions'"])
+    return int(result.output.decode().split()[1])
+
+
+def queries_for(docker_api, http, url) -> int:
+    before = questions(docker_api)
+    r = http.get(url, timeout=30)
+    assert r.status_code == 200, f"GET {url} -> {r.status_code}"
+    return questions(docker_api) - before - 1  # minus the SHOW STATUS itself
+
+
+def site_keys(docker_api, settings) -> list:
+    out = redis_cli(docker_api, "--scan", "--pattern", f"{settings['MYSQL_DATABASE']}:wp_:*", "--count", "1000")
+    return [line for line in out.splitlines() if line]
+
+
+@pytest.fixture(scope="module")
+def case_results(stack_up, docker_api):
+    container = docker_api.containers.get("wordpress")
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        tar.add(CASES, arcname="object_cache_cases.php")
+    container.put_archive("/tmp", archive.getvalue())
+    result = container.exec_run(["php", "/tmp/object_cache_cases.php"], user="www-data",
+                                environment={"WORDPRESS_SECRETS_DIR": "/run/wordpress-secrets"})
+    output = result.output.decode()
+    assert result.exit_code == 0, f"the cache cases did not run: {output[-800:]}"
+    return json.loads(output.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("case", CASE_NAMES)
+def test_object_cache_semantics(case_results, case):
+    assert case in case_results, f"case {case} did not run; ran {sorted(case_results)}"
+    assert case_results[case] is None, f"{case}: {case_results[case]}"
+
+
+def test_page_views_store_wordpress_keys_under_the_site_prefix(http, stack_up, docker_api):
+    for _ in range(3):
+        assert http.get(stack_up.url(), timeout=30).status_code == 200
+    keys = site_keys(docker_api, stack_up)
+    assert len(keys) > 10, f"only {len(keys)} keys under the site prefix after page views"
+    assert any(":options:" in key for key in keys), f"no options cached: {keys[:10]}"
+
+
+def test_cached_view_needs_far_fewer_database_queries(http, stack_up, docker_api, record_property):
+    url = stack_up.url()
+    http.get(url, timeout=30)
+    redis_cli(docker_api, "FLUSHDB")
+    uncached = queries_for(docker_api, http, url)
+    cached = queries_for(docker_api, http, url)
+    record_property("queries_uncached", uncached)
+    record_property("queries_cached", cached)
+    print(f"home page: {uncached} queries with an empty cache, {cached} with a warm one")
+    assert cached * 2 <= uncached, f"warm cache: {cached} queries, empty cache: {uncached} (expected at most half)"
+
+
+def test_edited_title_is_seen_at_once(wordpress, admin, http):
+    post = wordpress.create_post(admin, f"Before {uuid.uuid4().hex[:8]}", content="Body text.")
+    for _ in range(2):  # the second view comes from the cache
+        assert post["title"]["raw"] in http.get(post["link"], timeout=30).text
+    new_title = f"After {uuid.uuid4().hex[:8]}"
+    r = admin.post(wordpress.url(f"/wp-json/wp/v2/posts/{post['id']}"), json={"title": new_title},
+                   headers={"X-WP-Nonce": wordpress.rest_nonce(admin)}, timeout=30)
+    assert r.status_code == 200, f"editing the title -> {r.status_code}: {r.text[:200]}"
+    page = http.get(post["link"], timeout=30).text
+    assert new_title in page and post["title"]["raw"] not in page, "the page shows a stale title"
+
+
+def test_unauthenticated_and_wrong_password_clients_are_refused(docker_api, stack_up):
+    container = docker_api.containers.get("redis")
+    anonymous = container.exec_run(["redis-cli", "-h", "127.0.0.1", "GET", "x"]).output.decode()
+    assert "NOAUTH" in anonymous, f"an unauthenticated GET got: {anonymous!r}"
+    wrong = container.exec_run(["redis-cli", "-h", "127.0.0.1", "--no-auth-warning", "-a", "wrong", "PING"])
+    assert "WRONGPASS" in wrong.output.decode() or "invalid" in wrong.output.decode(), wrong.output.decode()
+
+
+def test_redis_is_not_reachable_from_the_host(docker_api, stack_up):
+    container = docker_api.containers.get("redis")
+    assert not any(container.attrs["NetworkSettings"]["Ports"].values()), "Redis publishes a port"
+    assert list(container.attrs["NetworkSettings"]["Networks"]) == [f"{stack_up.project}_backend"]
+    with socket.socket() as probe:
+        probe.settimeout(3)
+        assert probe.connect_ex(("127.0.0.1", 6379)) != 0, "something answers on 127.0.0.1:6379"
+
+
+@pytest.mark.disruptive
+def test_site_answers_while_redis_is_down_and_caching_resumes(http, stack_up, docker_api):
+    redis = docker_api.containers.get("redis")
+    wordpress = docker_api.containers.get("wordpress")
+    since = int(time.time())
+    redis.stop()
+    try:
+        for _ in range(3):
+            r = http.get(stack_up.url(), timeout=30)
+            assert r.status_code == 200 and stack_up["WP_TITLE"] in r.text, f"with Redis down: {r.status_code}"
+        logs = wordpress.logs(since=since).decode(errors="replace")
+        warnings = [line for line in logs.splitlines() if "Warning" in line or "WARNING" in line]
+        assert len(warnings) == 1 and "object-cache: WARNING" in warnings[0], (
+            f"expected one clear warning for the outage, got {len(warnings)}: {warnings[:5]}")
+    finally:
+        redis.start()
+    wait_until(lambda: redis.reload() or redis.attrs["State"].get("Health", {}).get("Status") == "healthy",
+               60, "redis to be healthy again")
+    for _ in range(2):
+        assert http.get(stack_up.url(), timeout=30).status_code == 200
+    assert site_keys(docker_api, stack_up), "caching did not resume after Redis came back"
+    logs = wordpress.logs(since=since).decode(errors="replace")
+    assert "caching resumed" in logs, "no note that the cache is back"
