@@ -13,7 +13,7 @@ from pathlib import Path
 from . import compose
 from .settings import Settings
 
-DATA_SUBDIRS = ("mariadb", "wordpress")
+DATA_SUBDIRS = ("mariadb", "wordpress", "mongodb")
 
 
 class StackError(Exception):

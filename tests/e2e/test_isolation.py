@@ -11,7 +11,8 @@ from inception.settings import ROOT
 
 # PID 1 of each container (the name in /proc/<pid>/comm, 15 characters at most).
 DAEMONS = {"nginx": "nginx", "wordpress": "php-fpm8.4", "mariadb": "mariadbd", "ftp": "vsftpd",
-           "redis": "redis-server", "adminer": "php-fpm8.4", "static": "nginx"}
+           "redis": "redis-server", "adminer": "php-fpm8.4", "static": "nginx", "todo": "gunicorn",
+           "mongodb": "ferretdb"}
 # Documented exception: vsftpd 3.0.5 segfaults as PID 1 when a session ends,
 # so the ftp container runs it under docker-init (compose `init: true`).
 UNDER_INIT = {"ftp"}

@@ -19,20 +19,33 @@ def assert_post_served(http, post):
     assert r.status_code == 200 and title in r.text, f"GET {post['link']} -> {r.status_code}; post {title!r} lost"
 
 
-def test_post_survives_down_and_up(wordpress, admin, http):
+def create_todo(http, settings, title):
+    r = http.post(settings.url(host=f"todo.{settings.domain}", path="/api/todos"), json={"title": title}, timeout=30)
+    assert r.status_code == 201, f"creating a todo -> {r.status_code}: {r.text[:200]}"
+    return r.json()
+
+
+def assert_todo_kept(http, settings, item):
+    r = http.get(settings.url(host=f"todo.{settings.domain}", path=f"/api/todos/{item['id']}"), timeout=30)
+    assert r.status_code == 200 and r.json() == item, f"todo {item['title']!r} lost: {r.status_code} {r.text[:200]}"
+
+
+def test_post_and_todo_survive_down_and_up(wordpress, admin, http, stack_up):
     post = wordpress.create_post(admin, f"Survives down and up {uuid.uuid4().hex[:8]}")
+    item = create_todo(http, stack_up, f"Survives down and up {uuid.uuid4().hex[:8]}")
     invoke("down")
     invoke("up")
     assert_post_served(http, post)
+    assert_todo_kept(http, stack_up, item)
 
 
-def test_post_survives_a_database_crash_and_mariadb_restarts(wordpress, admin, http, docker_api, stack_up):
-    post = wordpress.create_post(admin, f"Survives a crash {uuid.uuid4().hex[:8]}")
-    container = docker_api.containers.get("mariadb")
+def crash(docker_api, name):
+    """SIGKILL from the host to the container's main process, then wait for
+    the restart policy to bring it back healthy. (`docker kill` would count as
+    a manual stop, which restart policies ignore.)"""
+    container = docker_api.containers.get(name)
     restarts = container.attrs["RestartCount"]
     pid = container.attrs["State"]["Pid"]
-    # SIGKILL from the host: a crash, which the restart policy answers
-    # (`docker kill` would count as a manual stop).
     os.kill(pid, signal.SIGKILL)
 
     def restarted_and_healthy():
@@ -41,7 +54,20 @@ def test_post_survives_a_database_crash_and_mariadb_restarts(wordpress, admin, h
         return (container.attrs["RestartCount"] > restarts and state["Pid"] != pid
                 and state.get("Health", {}).get("Status") == "healthy")
 
-    wait_until(restarted_and_healthy, 120, "mariadb to restart by itself and become healthy")
+    wait_until(restarted_and_healthy, 120, f"{name} to restart by itself and become healthy")
+
+
+def test_post_survives_a_database_crash_and_mariadb_restarts(wordpress, admin, http, docker_api):
+    post = wordpress.create_post(admin, f"Survives a crash {uuid.uuid4().hex[:8]}")
+    crash(docker_api, "mariadb")
     assert_post_served(http, post)
     other = wordpress.create_post(admin, f"Written after the crash {uuid.uuid4().hex[:8]}")
     assert_post_served(http, other)
+
+
+def test_todo_survives_a_store_crash_and_the_store_restarts(http, docker_api, stack_up):
+    item = create_todo(http, stack_up, f"Survives a crash {uuid.uuid4().hex[:8]}")
+    crash(docker_api, "mongodb")
+    assert_todo_kept(http, stack_up, item)
+    after = create_todo(http, stack_up, f"Written after the crash {uuid.uuid4().hex[:8]}")
+    assert_todo_kept(http, stack_up, after)
