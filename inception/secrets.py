@@ -26,6 +26,7 @@ PASSWORDS = (
     "wp_salt",
     "ftp_password",
     "redis_password",
+    "mongodb_password",
 )
 
 CA_DAYS = 3650

@@ -1,9 +1,12 @@
 """The todo app: the full API contract through nginx, and the page in Chromium."""
 
+import json
 import socket
 import uuid
 
 import pytest
+
+from inception import compose
 
 from .conftest import new_session
 
@@ -115,7 +118,7 @@ def test_health_endpoint_checks_the_database(todo):
 def test_document_store_is_not_reachable_from_the_host(docker_api, stack_up):
     container = docker_api.containers.get("mongodb")
     assert not any(container.attrs["NetworkSettings"]["Ports"].values()), "the store publishes a port"
-    assert list(container.attrs["NetworkSettings"]["Networks"]) == [f"{stack_up.project}_backend"]
+    assert list(container.attrs["NetworkSettings"]["Networks"]) == [f"{stack_up.project}_documents"]
     with socket.socket() as probe:
         probe.settimeout(3)
         assert probe.connect_ex(("127.0.0.1", 27017)) != 0, "something answers on 127.0.0.1:27017"
@@ -161,3 +164,23 @@ def test_page_shows_html_in_titles_as_text(page, todo, stack_up):
     assert shown.inner_text() == hostile, f"title rendered as {shown.inner_text()!r}"
     assert p.locator(".item img").count() == 0, "the title became an <img> element"
     assert not dialogs, f"script ran: {dialogs}"
+
+
+def test_store_refuses_clients_without_the_password(docker_api, stack_up):
+    """From inside the store's own network namespace (so no network rule helps)."""
+    script = """
+import json, pymongo
+out = {}
+for name, uri in {"anonymous": "mongodb://127.0.0.1:27017/",
+                  "wrong password": "mongodb://todo:wrong@127.0.0.1:27017/todo?authMechanism=SCRAM-SHA-256"}.items():
+    try:
+        pymongo.MongoClient(uri, serverSelectionTimeoutMS=3000).todo.todos.find_one()
+        out[name] = "read allowed"
+    except pymongo.errors.OperationFailure as exc:
+        out[name] = exc.code
+print(json.dumps(out))
+"""
+    output = docker_api.containers.run(f"todo:{compose.IMAGE_TAG}", ["-c", script],
+                                       entrypoint="python3", network_mode="container:mongodb", remove=True)
+    result = json.loads(output.decode().strip().splitlines()[-1])
+    assert result == {"anonymous": 13, "wrong password": 18}, f"the store answered: {result}"

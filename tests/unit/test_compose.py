@@ -53,5 +53,6 @@ def test_every_service_restarts_checks_health_and_is_named(service):
 
 def test_backend_network_is_internal_and_only_nginx_publishes():
     assert COMPOSE["networks"]["backend"]["internal"] is True
+    assert COMPOSE["networks"]["documents"]["internal"] is True
     publishing = {name for name, spec in COMPOSE["services"].items() if spec.get("ports")}
     assert publishing <= {"nginx", "ftp"}, f"services publishing ports: {publishing}"

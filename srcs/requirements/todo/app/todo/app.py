@@ -85,8 +85,13 @@ def create_app(collection=None) -> Flask:
     static_dir = os.path.join(os.path.dirname(__file__), "static")
 
     if collection is None:
+        password_file = os.environ.get("MONGODB_PASSWORD_FILE", "/run/secrets/mongodb_password")
+        with open(password_file) as handle:
+            password = handle.read().strip()
         client = MongoClient(os.environ.get("MONGODB_URI", "mongodb://mongodb:27017/"),
-                             serverSelectionTimeoutMS=3000, connectTimeoutMS=3000, socketTimeoutMS=10000,
+                             username=os.environ.get("MONGODB_USER", "todo"), password=password,
+                             authSource=os.environ.get("MONGODB_DATABASE", "todo"),
+                             authMechanism="SCRAM-SHA-256", serverSelectionTimeoutMS=3000, connectTimeoutMS=3000, socketTimeoutMS=10000,
                              # Acknowledged only once the store has made the write durable.
                              w=1, journal=True, appname="todo")
         collection = client[os.environ.get("MONGODB_DATABASE", "todo")]["todos"]
