@@ -60,7 +60,7 @@ def setup(c):
         say(f"wrote {env_file} (review it; `invoke up` uses it)")
     settings = config.load(env_file)
     stack.ensure_data_dirs(settings)
-    created = secrets.ensure_secrets(settings.hostnames)
+    created = secrets.ensure_secrets(settings.hostnames, stores=stack.secret_stores(settings))
     for line in created:
         say(f"created {line}")
     if not created:
@@ -111,6 +111,8 @@ def build(c, no_cache=False, service=None):
     compose.client()
     prepare_build_context(settings)
     args = ["build"] + (["--no-cache"] if no_cache else []) + ([service] if service else [])
+    if compose.compose_program() == ("docker-compose",):
+        args.insert(1, "--parallel")  # v2 builds in parallel by itself
     started = time.monotonic()
     stack.run_compose(settings, *args)
     say(f"images built in {time.monotonic() - started:.0f}s")
@@ -136,8 +138,9 @@ def up(c, timeout=600):
     setup(c)
     settings = config.load()
     api = compose.client()
-    # Before the build, so a taken port fails in a second, not after minutes.
+    # Before the build, so a taken port or a full disk fails in a second, not after minutes.
     stack.check_ports_free(api, settings)
+    stack.check_disk_space(settings)
     base(c)
     build(c)
     say("starting the stack")

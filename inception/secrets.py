@@ -30,8 +30,8 @@ PASSWORDS = (
 )
 
 CA_DAYS = 3650
-# Browsers refuse server certificates valid for more than 398 days.
-SERVER_DAYS = 397
+# Mozilla's TLS guidelines allow at most 366 days (browsers refuse more than 398).
+SERVER_DAYS = 365
 
 
 class SecretsError(Exception):
@@ -104,14 +104,28 @@ def _issue_server(tls: Path, hostnames: list[str]) -> None:
     _write_private(tls / "server.crt", pem)
 
 
-def ensure_secrets(hostnames: list[str], secrets_dir: Path = SECRETS_DIR) -> list[str]:
-    """Create what is missing; return a line for each thing created."""
+def ensure_secrets(hostnames: list[str], secrets_dir: Path = SECRETS_DIR,
+                   stores: dict[str, Path] | None = None) -> list[str]:
+    """Create what is missing; return a line for each thing created.
+
+    `stores` maps a secret to the data it protects: when that data exists, a
+    missing secret is an error (a new password would lock the store out).
+    """
     created = []
     secrets_dir.mkdir(mode=0o700, exist_ok=True)
     os.chmod(secrets_dir, 0o700)
     for name in PASSWORDS:
         path = secrets_dir / name
+        if path.exists() and not os.access(path, os.R_OK):
+            raise SecretsError(f"cannot read {path} (permission denied); run invoke as the user who "
+                               f"created it, or fix its owner (sudo chown $USER {path})")
         if not path.exists():
+            data = (stores or {}).get(name)
+            if data is not None and data.exists():
+                raise SecretsError(
+                    f"{path} is missing, but {data} holds data created with it, which a new password "
+                    f"would lock out. Put the file back (e.g. from `invoke backup --with-secrets`), or "
+                    f"delete the data with `invoke clean --all`.")
             _write_private(path, new_password().encode())
             created.append(f"secret {name}")
     tls = secrets_dir / "tls"

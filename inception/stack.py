@@ -146,6 +146,25 @@ def tail_logs(settings: Settings, service: str, lines: int = 20) -> str:
     return result.stdout.strip() or result.stderr.strip()
 
 
+def secret_stores(settings: Settings) -> dict[str, Path]:
+    """Each password that a store keeps from its first start, and where that store lives."""
+    mariadb = settings.data_dir / "mariadb" / "data"
+    return {"db_root_password": mariadb, "db_password": mariadb, "wp_admin_password": mariadb,
+            "wp_user_password": mariadb, "mongodb_password": settings.data_dir / "mongodb" / "sqlite"}
+
+
+MIN_FREE_BYTES = 512 * 1024 * 1024
+
+
+def check_disk_space(settings: Settings, minimum: int = MIN_FREE_BYTES) -> None:
+    """Fail early when DATA_DIR's disk is (nearly) full: databases refuse writes then."""
+    free = shutil.disk_usage(settings.data_dir).free
+    if free < minimum:
+        raise StackError(
+            f"only {free // 2**20} MB free on the disk of DATA_DIR ({settings.data_dir}); the databases "
+            f"need at least {minimum // 2**20} MB. Free some space, or move DATA_DIR in .env to a larger disk.")
+
+
 def ensure_data_dirs(settings: Settings) -> None:
     for sub in DATA_SUBDIRS:
         path = settings.data_dir / sub

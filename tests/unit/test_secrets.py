@@ -60,3 +60,13 @@ def test_new_domain_reissues_only_the_server_certificate(tmp_path):
     assert created == ["server certificate for other.42.fr, adminer.other.42.fr"]
     assert (directory / "tls" / "ca.crt").read_bytes() == ca
     assert secrets.read_secret("db_password", directory) == password
+
+
+def test_missing_password_of_an_existing_store_is_refused(tmp_path):
+    directory = tmp_path / "secrets"
+    store = tmp_path / "data" / "mariadb" / "data"
+    store.mkdir(parents=True)
+    with pytest.raises(secrets.SecretsError, match="db_root_password is missing, but .* holds data"):
+        secrets.ensure_secrets(HOSTS, directory, stores={"db_root_password": store})
+    assert not (directory / "db_root_password").exists()
+

@@ -74,3 +74,14 @@ def test_example_documents_every_contract_setting():
                 "FTP_PASV_MAX_PORT", "MYSQL_DATABASE", "MYSQL_USER", "WP_TITLE", "WP_ADMIN_USER",
                 "WP_ADMIN_EMAIL", "WP_USER", "WP_USER_EMAIL", "FTP_USER", "COMPOSE_PROJECT_NAME"}
     assert required <= set(config.example_keys())
+
+
+def test_full_disk_is_reported_before_starting(env_file, tmp_path):
+    from inception import stack
+
+    settings = config.load(env_file)
+    settings.values["DATA_DIR"] = str(tmp_path)
+    free = __import__("shutil").disk_usage(tmp_path).free
+    stack.check_disk_space(settings, minimum=1)  # real free space is above one byte
+    with pytest.raises(stack.StackError, match="MB free on the disk of DATA_DIR"):
+        stack.check_disk_space(settings, minimum=free + 2**30)

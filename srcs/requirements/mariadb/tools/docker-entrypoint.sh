@@ -36,6 +36,12 @@ verify_minimum_env() {
 		die "MYSQL_DATABASE and MYSQL_USER may hold only letters, digits and _"
 }
 
+# Runs a command as the mysql user: the entrypoint keeps root (CHOWN, SETUID,
+# SETGID, nothing else) only to hand the volume over and drop privileges.
+as_mysql() {
+	setpriv --reuid=mysql --regid=mysql --init-groups "$@"
+}
+
 # Quote a value as an SQL string literal.
 sql_string() {
 	local value="${1//\\/\\\\}"
@@ -47,15 +53,15 @@ init_database() {
 	root_password="$(read_secret db_root_password)"
 	user_password="$(read_secret db_password)"
 
-	rm -rf "$STAGING"
-	install -d -o mysql -g mysql -m 0700 "$STAGING"
+	as_mysql rm -rf "$STAGING"
+	as_mysql install -d -m 0700 "$STAGING"
 	note "initialising a new database in $DATADIR"
-	mariadb-install-db --user=mysql --datadir="$STAGING" --skip-test-db \
+	as_mysql mariadb-install-db --datadir="$STAGING" --skip-test-db \
 		--auth-root-authentication-method=socket >/dev/null
 
 	# Bootstrap mode runs the SQL from stdin and exits: no server is left
 	# listening, and nothing here reaches argv, the environment or the log.
-	mariadbd --user=mysql --datadir="$STAGING" --bootstrap --skip-networking <<-SQL
+	as_mysql mariadbd --datadir="$STAGING" --bootstrap --skip-networking <<-SQL
 		FLUSH PRIVILEGES;
 		ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket
 			OR mysql_native_password USING PASSWORD($(sql_string "$root_password"));
@@ -66,8 +72,9 @@ init_database() {
 	SQL
 	unset root_password user_password
 
-	sync
-	mv "$STAGING" "$DATADIR"
+	as_mysql sync
+	# -T: never move the staging folder *into* an existing data folder.
+	as_mysql mv -T "$STAGING" "$DATADIR"
 	note "database $MYSQL_DATABASE and user $MYSQL_USER created"
 }
 
@@ -78,9 +85,12 @@ _main() {
 	fi
 	if [[ "$1" == mariadbd ]]; then
 		verify_minimum_env
-		install -d -o mysql -g mysql -m 0755 /run/mysqld
+		# Mode first, owner last: root keeps CHOWN but not FOWNER.
+		install -d -m 0755 /run/mysqld
+		chown mysql:mysql /run/mysqld
 		chown mysql:mysql "$VOLUME"
-		if [[ -d "$DATADIR/mysql" ]]; then
+		# Tested as mysql: the data folder is 0700 and root keeps no DAC_OVERRIDE.
+		if as_mysql test -d "$DATADIR/mysql"; then
 			note "database exists, skipping initialisation"
 		else
 			init_database

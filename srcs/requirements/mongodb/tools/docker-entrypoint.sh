@@ -23,8 +23,8 @@ _main() {
 		set -- ferretdb "$@"
 	fi
 	if [[ "$1" == ferretdb ]]; then
-		install -d -o ferretdb -g ferretdb -m 0700 "$DATA/sqlite" "$DATA/state"
 		chown ferretdb:ferretdb "$DATA"
+		setpriv --reuid=ferretdb --regid=ferretdb --init-groups install -d -m 0700 "$DATA/sqlite" "$DATA/state"
 		note "FerretDB on SQLite in $DATA/sqlite (one database file per database)"
 		# The todo app's user, created on first start (SCRAM-SHA-256). FerretDB
 		# reads the password from its environment: this process's only, never

@@ -4,6 +4,7 @@ set -Eeuo pipefail
 
 readonly TEMPLATES=/etc/nginx/templates
 readonly SITES=/run/nginx/sites
+readonly TLS=/run/nginx/tls
 
 _log() { printf '%s [entrypoint] %s: %s\n' "$(date -u +%FT%TZ)" "$1" "$2"; }
 note() { _log Note "$*"; }
@@ -16,6 +17,14 @@ verify_minimum_env() {
 		[[ -r "/run/secrets/$name" ]] ||
 			die "secret /run/secrets/$name is missing or unreadable; run \`invoke setup\` on the host"
 	done
+}
+
+# Compose file secrets keep the host's root-only mode; nginx runs as www-data.
+install_certificate() {
+	install -d -m 0700 "$TLS"
+	install -m 0400 /run/secrets/server.crt /run/secrets/server.key "$TLS/"
+	# Owner last: root keeps CHOWN but not FOWNER, so no chmod after this.
+	chown -R www-data:www-data "$TLS"
 }
 
 # Only ${DOMAIN_NAME} is substituted, so nginx's own $variables survive.
@@ -34,8 +43,17 @@ _main() {
 	fi
 	if [[ "$1" == nginx ]]; then
 		verify_minimum_env
+		install -d -m 0755 /run/nginx /var/lib/nginx
+		install_certificate
 		render_templates
-		nginx -t -q || die "the nginx configuration is invalid (see above)"
+		# Last: once www-data owns them, root (without DAC_OVERRIDE) cannot write there.
+		chown www-data:www-data /run/nginx /var/lib/nginx
+		# nginx reopens /dev/stdout for its access log: the container's pipes
+		# must belong to the user it runs as.
+		chown --dereference www-data /proc/self/fd/1 /proc/self/fd/2
+		setpriv --reuid=www-data --regid=www-data --init-groups nginx -e stderr -t -q ||
+			die "the nginx configuration is invalid (see above)"
+		exec setpriv --reuid=www-data --regid=www-data --init-groups "$@"
 	fi
 	exec "$@"
 }

@@ -17,8 +17,10 @@ read_secret() {
 	printf '%s' "$value"
 }
 
+# Root writes it (root keeps no DAC_OVERRIDE, so into a root-owned folder),
+# then hands it to the redis user.
 write_auth_config() {
-	install -d -o redis -g redis -m 0700 /run/redis
+	install -d -o root -g redis -m 0750 /run/redis
 	(
 		umask 0077
 		printf 'requirepass %s\n' "$(read_secret redis_password)" >/run/redis/auth.conf

@@ -34,6 +34,13 @@ verify_minimum_env() {
 		die "WP_ADMIN_USER=$WP_ADMIN_USER contains \"admin\"; choose another name in .env"
 }
 
+# File work on the volume runs as www-data (the entrypoint keeps root only to
+# hand the volume over, copy secrets and drop privileges): this script again,
+# with an internal first argument.
+as_www_data() {
+	setpriv --reuid=www-data --regid=www-data --init-groups "$@"
+}
+
 wp_version() {
 	php -r 'include $argv[1]; echo $wp_version;' "$1/wp-includes/version.php"
 }
@@ -57,7 +64,7 @@ sync_core() {
 	fi
 	if [[ -z "$volume_version" ]]; then
 		note "copying WordPress $image_version to the files volume"
-	elif dpkg --compare-versions "$image_version" gt "$volume_version"; then
+	elif php -r 'exit(version_compare($argv[1], $argv[2], ">") ? 0 : 1);' "$image_version" "$volume_version"; then
 		note "updating WordPress core $volume_version -> $image_version (wp-content and wp-config.php kept)"
 	else
 		[[ "$image_version" == "$volume_version" ]] ||
@@ -68,7 +75,6 @@ sync_core() {
 	tar -C "$SRC" --exclude=./wp-content -cf - . | tar -C "$DOCROOT" --no-same-owner -xf -
 	# New bundled themes and plugins are added; nothing in wp-content is replaced.
 	cp -r --update=none "$SRC/wp-content/." "$DOCROOT/wp-content/"
-	chown -R www-data:www-data "$DOCROOT"
 }
 
 install_config() {
@@ -76,20 +82,24 @@ install_config() {
 		note "wp-config.php exists, keeping it"
 		return
 	fi
-	install -o www-data -g www-data -m 0640 "$OURS/wp-config.php" "$DOCROOT/wp-config.php"
+	install -m 0640 "$OURS/wp-config.php" "$DOCROOT/wp-config.php"
 	note "wp-config.php written"
 }
 
-# Our Redis object-cache drop-in: installed, and kept up to date, unless the
-# user replaced it with another one (which lacks our marker line).
-install_object_cache() {
-	local target="$DOCROOT/wp-content/object-cache.php"
-	if [[ -f "$target" ]] && ! grep -q '^ \* Inception-Drop-In:' "$target"; then
-		note "wp-content/object-cache.php is not ours, leaving it alone"
-	elif ! cmp -s "$OURS/object-cache.php" "$target"; then
-		install -o www-data -g www-data -m 0644 "$OURS/object-cache.php" "$target"
-		note "Redis object-cache drop-in installed"
-	fi
+# Our drop-ins (the Redis object cache, the database-error page): installed,
+# and kept up to date, unless the user replaced one with their own (which
+# lacks our marker line).
+install_drop_ins() {
+	local name target
+	for name in object-cache.php db-error.php; do
+		target="$DOCROOT/wp-content/$name"
+		if [[ -f "$target" ]] && ! grep -q '^ \* Inception-Drop-In:' "$target"; then
+			note "wp-content/$name is not ours, leaving it alone"
+		elif ! cmp -s "$OURS/$name" "$target"; then
+			install -m 0644 "$OURS/$name" "$target"
+			note "drop-in wp-content/$name installed"
+		fi
+	done
 }
 
 setup_site() {
@@ -99,22 +109,33 @@ setup_site() {
 	# JSON on stdin: the passwords are URL-safe, but escape quotes anyway.
 	printf '{"admin_password": "%s", "user_password": "%s"}' \
 		"${admin_password//\"/\\\"}" "${user_password//\"/\\\"}" |
-		setpriv --reuid=www-data --regid=www-data --init-groups php /usr/local/lib/inception/wp-setup.php
+		as_www_data php /usr/local/lib/inception/wp-setup.php
 }
 
 _main() {
 	if [[ "${1:-}" == -* ]]; then
 		set -- php-fpm8.4 -F "$@"
 	fi
-	if [[ "$1" == php-fpm8.4 ]]; then
-		verify_minimum_env
-		install -d -o www-data -g www-data -m 0755 /run/php
-		install_php_secrets
+	if [[ "$1" == __prepare_files ]]; then
 		sync_core
 		install_config
-		install_object_cache
+		install_drop_ins
+		exit
+	fi
+	if [[ "$1" == php-fpm8.4 ]]; then
+		verify_minimum_env
+		# Mode first, owner last: root keeps CHOWN but not FOWNER.
+		install -d -m 0755 /run/php
+		chown www-data:www-data /run/php
+		chown www-data:www-data "$DOCROOT"
+		install_php_secrets
+		as_www_data "$0" __prepare_files
 		setup_site
-		note "starting PHP-FPM"
+		note "starting PHP-FPM as www-data"
+		# PHP-FPM reopens /proc/self/fd/2 for its log: the container's pipes
+		# must belong to the user it runs as.
+		chown --dereference www-data /proc/self/fd/1 /proc/self/fd/2
+		exec setpriv --reuid=www-data --regid=www-data --init-groups "$@"
 	fi
 	exec "$@"
 }
