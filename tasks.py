@@ -11,9 +11,11 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from invoke import Collection, Exit, task
 
+from inception import backup as backups
 from inception import base as base_image
 from inception import compose, secrets, settings as config, stack
 from inception.compose import BASE_IMAGE, IMAGE_TAG
@@ -24,6 +26,7 @@ EXPECTED_ERRORS = (
     compose.DockerError,
     stack.StackError,
     base_image.BaseError,
+    backups.BackupError,
 )
 
 
@@ -144,7 +147,13 @@ def up(c, timeout=600):
     base(c)
     build(c)
     say("starting the stack")
-    stack.run_compose(settings, "up", "--detach", "--remove-orphans")
+    try:
+        stack.run_compose(settings, "up", "--detach", "--remove-orphans")
+    except stack.StackError:
+        # Compose 1.29 stops at the first unhealthy dependency: say which and why.
+        raise stack.StackError("the stack did not start; services not healthy:\n"
+                               + stack.unhealthy_report(api, settings)
+                               + "\nFix the cause, then run `invoke up` again.") from None
     elapsed = stack.wait_healthy(api, settings, stack.services(settings), timeout=float(timeout))
     say(f"all services healthy ({elapsed:.0f}s after start)")
     print_urls(settings)
@@ -214,6 +223,47 @@ def hosts(c, write=False, address="127.0.0.1"):
     say(f"added to {path}: {line}")
 
 
+# ---------------------------------------------------------------- backup
+
+
+def require_running(api, settings, needed=("mariadb", "wordpress", "todo", "redis")) -> None:
+    running = {c.labels.get("com.docker.compose.service") for c in compose.project_containers(api, settings, all_=False)
+               if stack.container_state(c) == ("running", "healthy")}
+    missing = [name for name in needed if name not in running]
+    if missing:
+        raise stack.StackError(f"{', '.join(missing)} not running and healthy; run `invoke up` first")
+
+
+@task(help={"with_secrets": "also store secrets/ (keep the archive safe)", "output": "folder for the archive"})
+@friendly
+def backup(c, with_secrets=False, output=None):
+    """Write a consistent, timestamped archive of every store to backups/."""
+    settings = config.load()
+    api = compose.client()
+    require_running(api, settings)
+    started = time.monotonic()
+    archive = backups.create(settings, with_secrets, Path(output) if output else backups.BACKUP_DIR, say=say)
+    size = archive.stat().st_size / 2**20
+    say(f"backup written: {archive} ({size:.1f} MB, {time.monotonic() - started:.0f}s)")
+
+
+@task(help={"archive": "the file `invoke backup` wrote", "yes": "do not ask before replacing the current data"})
+@friendly
+def restore(c, archive, yes=False):
+    """Bring the running stack back to the state of a backup archive."""
+    settings = config.load()
+    api = compose.client()
+    require_running(api, settings)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise Exit("error: restore replaces the site's current data; confirm with --yes", code=1)
+        answer = input(f"Replace the current posts, files and todos with {archive}? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            raise Exit("nothing restored", code=1)
+    result = backups.restore(settings, Path(archive), say=say)
+    say(f"restored the backup of {result['created']} ({result['todos']} todos)")
+
+
 # ---------------------------------------------------------------- test
 
 
@@ -265,4 +315,4 @@ def clean(c, all=False, yes=False):
     say("images removed")
 
 
-namespace = Collection(setup, base, build, up, down, status, logs, hosts, test, clean)
+namespace = Collection(setup, base, build, up, down, status, logs, hosts, backup, restore, test, clean)

@@ -141,6 +141,20 @@ def wait_healthy(api, settings: Settings, wanted: list[str], timeout: float = 60
         time.sleep(1)
 
 
+def unhealthy_report(api, settings: Settings) -> str:
+    """The services that are not healthy, each with its last log lines."""
+    states = {c.labels.get("com.docker.compose.service"): container_state(c)
+              for c in compose.project_containers(api, settings)}
+    lines = []
+    for name in services(settings):
+        status, health = states.get(name, ("not created", "-"))
+        if (status, health) != ("running", "healthy"):
+            lines.append(f"--- {name}: {status}, {health}")
+            if status != "not created":
+                lines.append(tail_logs(settings, name, 15))
+    return "\n".join(lines)
+
+
 def tail_logs(settings: Settings, service: str, lines: int = 20) -> str:
     result = run_compose(settings, "logs", "--no-color", "--tail", str(lines), service, check=False, capture=True)
     return result.stdout.strip() or result.stderr.strip()
