@@ -17,6 +17,7 @@ from invoke import Collection, Exit, task
 
 from inception import backup as backups
 from inception import base as base_image
+from inception import bench as benchmark
 from inception import compose, secrets, settings as config, stack
 from inception.compose import BASE_IMAGE, IMAGE_TAG
 
@@ -27,6 +28,7 @@ EXPECTED_ERRORS = (
     stack.StackError,
     base_image.BaseError,
     backups.BackupError,
+    benchmark.BenchError,
 )
 
 
@@ -94,7 +96,9 @@ def base(c, force=False):
     say(f"building {BASE_IMAGE} from the Debian archive")
     started = time.monotonic()
     method = base_image.build()
-    say(f"built {BASE_IMAGE} with {method} in {time.monotonic() - started:.0f}s")
+    elapsed = time.monotonic() - started
+    benchmark.record_timing("base_image_build_s", elapsed)
+    say(f"built {BASE_IMAGE} with {method} in {elapsed:.0f}s")
 
 
 def prepare_build_context(settings) -> None:
@@ -118,7 +122,11 @@ def build(c, no_cache=False, service=None):
         args.insert(1, "--parallel")  # v2 builds in parallel by itself
     started = time.monotonic()
     stack.run_compose(settings, *args)
-    say(f"images built in {time.monotonic() - started:.0f}s")
+    elapsed = time.monotonic() - started
+    # Only a full build says how long "from nothing" takes.
+    if not service:
+        benchmark.record_timing("images_build_s", elapsed)
+    say(f"images built in {elapsed:.0f}s")
 
 
 # ---------------------------------------------------------------- run
@@ -147,6 +155,8 @@ def up(c, timeout=600):
     base(c)
     build(c)
     say("starting the stack")
+    first_run = not (settings.data_dir / "mariadb" / "data").exists()
+    started = time.monotonic()
     try:
         stack.run_compose(settings, "up", "--detach", "--remove-orphans")
     except stack.StackError:
@@ -154,8 +164,10 @@ def up(c, timeout=600):
         raise stack.StackError("the stack did not start; services not healthy:\n"
                                + stack.unhealthy_report(api, settings)
                                + "\nFix the cause, then run `invoke up` again.") from None
-    elapsed = stack.wait_healthy(api, settings, stack.services(settings), timeout=float(timeout))
-    say(f"all services healthy ({elapsed:.0f}s after start)")
+    stack.wait_healthy(api, settings, stack.services(settings), timeout=float(timeout))
+    elapsed = time.monotonic() - started
+    benchmark.record_timing("up_to_healthy_first_run_s" if first_run else "up_to_healthy_warm_s", elapsed)
+    say(f"all services healthy, {elapsed:.0f}s after `up` started them")
     print_urls(settings)
 
 
@@ -281,6 +293,25 @@ def test(c, marker="", k="", verbose=False):
         raise Exit(code=result.returncode)
 
 
+# ---------------------------------------------------------------- bench
+
+
+@task(help={"duration": "seconds per run of each scenario", "repeats": "runs per scenario (median and spread)"})
+@friendly
+def bench(c, duration=10, repeats=3):
+    """Measure throughput against ceilings; write artifacts/bench/ (JSON, table, plot)."""
+    settings = config.load()
+    api = compose.client()
+    services = stack.services(settings)
+    require_running(api, settings, needed=services)
+    report = benchmark.run(api, settings, services, int(duration), int(repeats), say=say)
+    print()
+    print(benchmark.markdown_table(report["results"]))
+    fp = report["footprint"]
+    print(f"\nidle memory {fp['idle_memory_total_mb']} MB, base image {fp['base_image_gzip_mb']} MB gzipped; "
+          f"results in {benchmark.OUT_DIR}")
+
+
 # ---------------------------------------------------------------- clean
 
 
@@ -315,4 +346,4 @@ def clean(c, all=False, yes=False):
     say("images removed")
 
 
-namespace = Collection(setup, base, build, up, down, status, logs, hosts, backup, restore, test, clean)
+namespace = Collection(setup, base, build, up, down, status, logs, hosts, backup, restore, test, bench, clean)

@@ -8,6 +8,11 @@ import subprocess
 import tempfile
 
 from .compose import BASE_IMAGE
+from .settings import ROOT
+
+# The imported Debian tree, before the project's shared files are added.
+RAW_IMAGE = BASE_IMAGE + "-raw"
+LAYER_CONTEXT = ROOT / "srcs" / "requirements" / "base"
 
 SUITE = "trixie"
 MIRROR = "http://deb.debian.org/debian"
@@ -54,7 +59,7 @@ def import_command() -> list[str]:
     cmd = ["docker", "import"]
     for change in IMPORT_CHANGES:
         cmd += ["--change", change]
-    return cmd + ["-", BASE_IMAGE]
+    return cmd + ["-", RAW_IMAGE]
 
 
 def build_with_mmdebstrap() -> None:
@@ -88,16 +93,28 @@ def build_by_pulling() -> None:
             "cannot build the base image: install mmdebstrap (apt-get install mmdebstrap) "
             "so it can be built from the Debian archive"
         )
-    subprocess.run(["docker", "tag", "debian:trixie-slim", BASE_IMAGE], check=True)
+    subprocess.run(["docker", "tag", "debian:trixie-slim", RAW_IMAGE], check=True)
+
+
+def add_shared_layer() -> None:
+    """Add the entrypoints' shared helpers on top of the raw tree."""
+    built = subprocess.run(["docker", "build", "--quiet", "--build-arg", f"RAW_IMAGE={RAW_IMAGE}",
+                            "--tag", BASE_IMAGE, str(LAYER_CONTEXT)], capture_output=True, text=True)
+    if built.returncode != 0:
+        raise BaseError(f"adding the shared layer failed: {built.stderr.strip()[-500:]}")
+    subprocess.run(["docker", "rmi", RAW_IMAGE], capture_output=True, check=False)
 
 
 def build() -> str:
     """Build and tag the base image; return which method made it."""
     if shutil.which("mmdebstrap"):
         build_with_mmdebstrap()
-        return "mmdebstrap"
-    if shutil.which("debootstrap"):
+        method = "mmdebstrap"
+    elif shutil.which("debootstrap"):
         build_with_debootstrap()
-        return "debootstrap"
-    build_by_pulling()
-    return "docker pull debian:trixie-slim"
+        method = "debootstrap"
+    else:
+        build_by_pulling()
+        method = "docker pull debian:trixie-slim"
+    add_shared_layer()
+    return method

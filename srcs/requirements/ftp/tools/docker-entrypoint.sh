@@ -5,25 +5,11 @@ set -Eeuo pipefail
 
 readonly DOCROOT=/var/www/html
 
-_log() { printf '%s [entrypoint] %s: %s\n' "$(date -u +%FT%TZ)" "$1" "$2"; }
-note() { _log Note "$*"; }
-die() { _log ERROR "$*" >&2; exit 1; }
+source /usr/local/lib/inception/entrypoint-lib.sh
 
-read_secret() {
-	local file="/run/secrets/$1"
-	[[ -r "$file" ]] || die "secret $file is missing or unreadable; run \`invoke setup\` on the host to generate it"
-	local value
-	value="$(<"$file")"
-	[[ -n "$value" ]] || die "secret $file is empty; delete secrets/$1 on the host and run \`invoke setup\`"
-	printf '%s' "$value"
-}
 
 verify_minimum_env() {
-	local var missing=()
-	for var in FTP_USER FTP_PASV_MIN_PORT FTP_PASV_MAX_PORT FTP_PASV_ADDRESS; do
-		[[ -n "${!var:-}" ]] || missing+=("$var")
-	done
-	((${#missing[@]} == 0)) || die "${missing[*]} not set; set it in .env and run \`invoke up\`"
+	require_env FTP_USER FTP_PASV_MIN_PORT FTP_PASV_MAX_PORT FTP_PASV_ADDRESS
 	[[ "$FTP_USER" =~ ^[a-z_][a-z0-9_-]{0,31}$ && "$FTP_USER" != root && "$FTP_USER" != www-data ]] ||
 		die "FTP_USER=$FTP_USER must be a lower-case user name other than root and www-data"
 }

@@ -5,18 +5,8 @@ set -Eeuo pipefail
 
 readonly DATA=/var/lib/ferretdb
 
-_log() { printf '%s [entrypoint] %s: %s\n' "$(date -u +%FT%TZ)" "$1" "$2"; }
-note() { _log Note "$*"; }
-die() { _log ERROR "$*" >&2; exit 1; }
+source /usr/local/lib/inception/entrypoint-lib.sh
 
-read_secret() {
-	local file="/run/secrets/$1"
-	[[ -r "$file" ]] || die "secret $file is missing or unreadable; run \`invoke setup\` on the host to generate it"
-	local value
-	value="$(<"$file")"
-	[[ -n "$value" ]] || die "secret $file is empty; delete secrets/$1 on the host and run \`invoke setup\`"
-	printf '%s' "$value"
-}
 
 _main() {
 	if [[ "${1:-}" == -* ]]; then
@@ -24,7 +14,7 @@ _main() {
 	fi
 	if [[ "$1" == ferretdb ]]; then
 		chown ferretdb:ferretdb "$DATA"
-		setpriv --reuid=ferretdb --regid=ferretdb --init-groups install -d -m 0700 "$DATA/sqlite" "$DATA/state"
+		as_user ferretdb install -d -m 0700 "$DATA/sqlite" "$DATA/state"
 		note "FerretDB on SQLite in $DATA/sqlite (one database file per database)"
 		# The todo app's user, created on first start (SCRAM-SHA-256). FerretDB
 		# reads the password from its environment: this process's only, never
@@ -43,7 +33,7 @@ _main() {
 			--setup-database=todo \
 			--setup-username=todo \
 			--log-level=info
-		exec setpriv --reuid=ferretdb --regid=ferretdb --init-groups "$@"
+		exec_as ferretdb "$@"
 	fi
 	exec "$@"
 }

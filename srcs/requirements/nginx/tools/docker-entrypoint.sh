@@ -6,9 +6,7 @@ readonly TEMPLATES=/etc/nginx/templates
 readonly SITES=/run/nginx/sites
 readonly TLS=/run/nginx/tls
 
-_log() { printf '%s [entrypoint] %s: %s\n' "$(date -u +%FT%TZ)" "$1" "$2"; }
-note() { _log Note "$*"; }
-die() { _log ERROR "$*" >&2; exit 1; }
+source /usr/local/lib/inception/entrypoint-lib.sh
 
 verify_minimum_env() {
 	[[ -n "${DOMAIN_NAME:-}" ]] || die "DOMAIN_NAME is not set; set it in .env (e.g. DOMAIN_NAME=jdoe.42.fr) and run \`invoke up\`"
@@ -43,17 +41,17 @@ _main() {
 	fi
 	if [[ "$1" == nginx ]]; then
 		verify_minimum_env
-		install -d -m 0755 /run/nginx /var/lib/nginx
+		install -d -m 0755 /run/nginx /var/lib/nginx /var/cache/nginx
 		install_certificate
 		render_templates
 		# Last: once www-data owns them, root (without DAC_OVERRIDE) cannot write there.
-		chown www-data:www-data /run/nginx /var/lib/nginx
+		chown www-data:www-data /run/nginx /var/lib/nginx /var/cache/nginx
 		# nginx reopens /dev/stdout for its access log: the container's pipes
 		# must belong to the user it runs as.
-		chown --dereference www-data /proc/self/fd/1 /proc/self/fd/2
-		setpriv --reuid=www-data --regid=www-data --init-groups nginx -e stderr -t -q ||
+		give_stdio_to www-data
+		as_user www-data nginx -e stderr -t -q ||
 			die "the nginx configuration is invalid (see above)"
-		exec setpriv --reuid=www-data --regid=www-data --init-groups "$@"
+		exec_as www-data "$@"
 	fi
 	exec "$@"
 }

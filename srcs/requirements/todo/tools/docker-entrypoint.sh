@@ -5,8 +5,7 @@ set -Eeuo pipefail
 
 readonly APP_SECRETS=/run/todo-secrets
 
-_log() { printf '%s [entrypoint] %s: %s\n' "$(date -u +%FT%TZ)" "$1" "$2"; }
-die() { _log ERROR "$*" >&2; exit 1; }
+source /usr/local/lib/inception/entrypoint-lib.sh
 
 _main() {
 	if [[ "$1" == gunicorn ]]; then
@@ -15,7 +14,7 @@ _main() {
 		install -d -o root -g todo -m 0750 "$APP_SECRETS"
 		install -o root -g todo -m 0440 /run/secrets/mongodb_password "$APP_SECRETS/mongodb_password"
 		export MONGODB_PASSWORD_FILE="$APP_SECRETS/mongodb_password"
-		exec setpriv --reuid=todo --regid=todo --init-groups "$@"
+		exec_as todo "$@"
 	fi
 	exec "$@"
 }

@@ -10,35 +10,13 @@ readonly DOCROOT=/var/www/html
 # root ownership; the ones PHP reads are copied to a tmpfs only www-data reads.
 readonly PHP_SECRETS=/run/wordpress-secrets
 
-_log() { printf '%s [entrypoint] %s: %s\n' "$(date -u +%FT%TZ)" "$1" "$2"; }
-note() { _log Note "$*"; }
-warn() { _log Warning "$*" >&2; }
-die() { _log ERROR "$*" >&2; exit 1; }
+source /usr/local/lib/inception/entrypoint-lib.sh
 
-read_secret() {
-	local file="/run/secrets/$1"
-	[[ -r "$file" ]] || die "secret $file is missing or unreadable; run \`invoke setup\` on the host to generate it"
-	local value
-	value="$(<"$file")"
-	[[ -n "$value" ]] || die "secret $file is empty; delete secrets/$1 on the host and run \`invoke setup\`"
-	printf '%s' "$value"
-}
 
 verify_minimum_env() {
-	local var missing=()
-	for var in DOMAIN_NAME MYSQL_DATABASE MYSQL_USER WP_TITLE WP_ADMIN_USER WP_ADMIN_EMAIL WP_USER WP_USER_EMAIL; do
-		[[ -n "${!var:-}" ]] || missing+=("$var")
-	done
-	((${#missing[@]} == 0)) || die "${missing[*]} not set; set it in .env and run \`invoke up\`"
+	require_env DOMAIN_NAME MYSQL_DATABASE MYSQL_USER WP_TITLE WP_ADMIN_USER WP_ADMIN_EMAIL WP_USER WP_USER_EMAIL
 	[[ "${WP_ADMIN_USER,,}" != *admin* ]] ||
 		die "WP_ADMIN_USER=$WP_ADMIN_USER contains \"admin\"; choose another name in .env"
-}
-
-# File work on the volume runs as www-data (the entrypoint keeps root only to
-# hand the volume over, copy secrets and drop privileges): this script again,
-# with an internal first argument.
-as_www_data() {
-	setpriv --reuid=www-data --regid=www-data --init-groups "$@"
 }
 
 wp_version() {
@@ -48,7 +26,7 @@ wp_version() {
 install_php_secrets() {
 	install -d -o root -g www-data -m 0750 "$PHP_SECRETS"
 	local name
-	for name in db_password wp_salt redis_password; do
+	for name in db_password wp_salt redis_password ca.crt; do
 		read_secret "$name" >/dev/null
 		install -o root -g www-data -m 0440 "/run/secrets/$name" "$PHP_SECRETS/$name"
 	done
@@ -91,12 +69,13 @@ install_config() {
 # lacks our marker line).
 install_drop_ins() {
 	local name target
-	for name in object-cache.php db-error.php; do
+	mkdir -p "$DOCROOT/wp-content/mu-plugins"
+	for name in object-cache.php db-error.php mu-plugins/inception-cache-refresh.php; do
 		target="$DOCROOT/wp-content/$name"
 		if [[ -f "$target" ]] && ! grep -q '^ \* Inception-Drop-In:' "$target"; then
 			note "wp-content/$name is not ours, leaving it alone"
-		elif ! cmp -s "$OURS/$name" "$target"; then
-			install -m 0644 "$OURS/$name" "$target"
+		elif ! cmp -s "$OURS/$(basename "$name")" "$target"; then
+			install -m 0644 "$OURS/$(basename "$name")" "$target"
 			note "drop-in wp-content/$name installed"
 		fi
 	done
@@ -109,7 +88,7 @@ setup_site() {
 	# JSON on stdin: the passwords are URL-safe, but escape quotes anyway.
 	printf '{"admin_password": "%s", "user_password": "%s"}' \
 		"${admin_password//\"/\\\"}" "${user_password//\"/\\\"}" |
-		as_www_data php /usr/local/lib/inception/wp-setup.php
+		as_user www-data php /usr/local/lib/inception/wp-setup.php
 }
 
 _main() {
@@ -129,13 +108,13 @@ _main() {
 		chown www-data:www-data /run/php
 		chown www-data:www-data "$DOCROOT"
 		install_php_secrets
-		as_www_data "$0" __prepare_files
+		as_user www-data "$0" __prepare_files
 		setup_site
 		note "starting PHP-FPM as www-data"
 		# PHP-FPM reopens /proc/self/fd/2 for its log: the container's pipes
 		# must belong to the user it runs as.
-		chown --dereference www-data /proc/self/fd/1 /proc/self/fd/2
-		exec setpriv --reuid=www-data --regid=www-data --init-groups "$@"
+		give_stdio_to www-data
+		exec_as www-data "$@"
 	fi
 	exec "$@"
 }

@@ -1,0 +1,390 @@
+"""`invoke bench`: throughput of each path through the stack, against ceilings
+measured in the same run on the same machine.
+
+Load comes from wrk and h2load (Debian packages) on the host, over the
+published port. Each scenario runs `repeats` times; the report gives the
+median and the spread (min-max). Ceilings: an nginx started on the host with
+the same TLS settings serving the same files (the proxy path's limit), the
+same nginx in the stack serving the home page's bytes as a file (the page
+cache's limit), and `openssl speed` for ECDSA P-256 signatures (the
+handshake limit).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .secrets import SECRETS_DIR
+from .settings import ROOT, Settings
+
+OUT_DIR = ROOT / "artifacts" / "bench"
+TIMINGS = ROOT / "artifacts" / "timings.json"
+CEILING_PORT = 18443
+TOOLS = {"wrk": "wrk", "h2load": "nghttp2-client", "nginx": "nginx-light (or nginx)", "openssl": "openssl"}
+
+
+class BenchError(Exception):
+    pass
+
+
+@dataclass
+class Scenario:
+    name: str
+    what: str
+    host: str
+    path: str
+    connections: int = 32
+    headers: dict = field(default_factory=dict)
+    method: str = "GET"
+    body: str = ""
+    port: int | None = None
+    tool: str = "wrk"
+    ceiling: str | None = None
+
+
+def record_timing(key: str, seconds: float) -> None:
+    """Remember how long base/build/up took, for the bench's footprint table."""
+    TIMINGS.parent.mkdir(parents=True, exist_ok=True)
+    data = json.loads(TIMINGS.read_text()) if TIMINGS.exists() else {}
+    data[key] = round(seconds, 1)
+    TIMINGS.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def missing_tools() -> list[str]:
+    return [f"{tool} (apt-get install {package})" for tool, package in TOOLS.items() if not shutil.which(tool)]
+
+
+def run_wrk(url: str, scenario: Scenario, duration: int) -> dict:
+    cmd = ["wrk", "--threads", "2", "--connections", str(scenario.connections), "--duration", f"{duration}s",
+           "--timeout", "10s", "--latency", "--header", f"Host: {scenario.host}"]
+    for key, value in scenario.headers.items():
+        cmd += ["--header", f"{key}: {value}"]
+    script = None
+    if scenario.method != "GET":
+        script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+        script.write(f'wrk.method = "{scenario.method}"\nwrk.body = {json.dumps(scenario.body)}\n'
+                     'wrk.headers["Content-Type"] = "application/json"\n')
+        script.close()
+        cmd += ["--script", script.name]
+    try:
+        out = subprocess.run(cmd + [url], capture_output=True, text=True, timeout=duration + 60).stdout
+    finally:
+        if script:
+            os.unlink(script.name)
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if not rate:
+        raise BenchError(f"wrk printed no rate for {scenario.name}:\n{out[-800:]}")
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", out)
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    return {"rps": float(rate.group(1)), "non_2xx": int(errors.group(1)) if errors else 0,
+            "p50_ms": float(p50.group(1)) * scale[p50.group(2)] if p50 else None,
+            "p99_ms": float(p99.group(1)) * scale[p99.group(2)] if p99 else None}
+
+
+def run_h2load(url: str, scenario: Scenario, duration: int) -> dict:
+    cmd = ["h2load", "--duration", str(duration), "--clients", str(scenario.connections), "--threads", "2",
+           "--max-concurrent-streams", "10", "--header", f":authority: {scenario.host}", url]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60).stdout
+    rate = re.search(r"finished in [^,]+, ([\d.]+) req/s", out)
+    ok = re.search(r"(\d+) succeeded, (\d+) failed", out)
+    if not rate:
+        raise BenchError(f"h2load printed no rate for {scenario.name}:\n{out[-800:]}")
+    return {"rps": float(rate.group(1)), "non_2xx": int(ok.group(2)) if ok else 0, "p50_ms": None, "p99_ms": None}
+
+
+def measure(settings: Settings, scenario: Scenario, duration: int, repeats: int) -> dict:
+    port = scenario.port or int(settings["HTTPS_PORT"])
+    url = f"https://127.0.0.1:{port}{scenario.path}"
+    runner = run_h2load if scenario.tool == "h2load" else run_wrk
+    runs = [runner(url, scenario, duration) for _ in range(repeats)]
+    rates = sorted(run["rps"] for run in runs)
+    return {"scenario": scenario.name, "what": scenario.what, "tool": scenario.tool,
+            "connections": scenario.connections, "median_rps": statistics.median(rates),
+            "min_rps": rates[0], "max_rps": rates[-1],
+            "p50_ms": statistics.median(r["p50_ms"] for r in runs) if runs[0]["p50_ms"] is not None else None,
+            "p99_ms": statistics.median(r["p99_ms"] for r in runs) if runs[0]["p99_ms"] is not None else None,
+            "non_2xx": sum(r["non_2xx"] for r in runs), "ceiling": scenario.ceiling}
+
+
+def openssl_sign_rate() -> float:
+    """ECDSA P-256 signatures per second on every core: one per full handshake."""
+    cores = os.cpu_count() or 1
+    out = subprocess.run(["openssl", "speed", "-seconds", "3", "-multi", str(cores), "ecdsap256"],
+                         capture_output=True, text=True, timeout=120).stdout
+    row = re.search(r"256 bits ecdsa \(nistp256\)\s+[\d.]+s\s+[\d.]+s\s+([\d.]+)", out)
+    if not row:
+        raise BenchError(f"cannot read `openssl speed ecdsap256`:\n{out[-500:]}")
+    return float(row.group(1))
+
+
+class HostNginx:
+    """nginx on the host with the stack's TLS settings: the proxy path's ceiling."""
+
+    CONF = """
+worker_processes auto;
+pid {root}/nginx.pid;
+error_log {root}/error.log warn;
+events {{ worker_connections 2048; }}
+http {{
+    include /etc/nginx/mime.types;
+    access_log off;
+    server_tokens off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_timeout 65s;
+    keepalive_requests 1000;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_ecdh_curve X25519:prime256v1:secp384r1;
+    ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;
+    ssl_prefer_server_ciphers off;
+    ssl_session_cache shared:TLS:10m;
+    ssl_session_timeout 1d;
+    ssl_session_tickets off;
+    client_body_temp_path {root}/body;
+    proxy_temp_path {root}/proxy;
+    fastcgi_temp_path {root}/fastcgi;
+    uwsgi_temp_path {root}/uwsgi;
+    scgi_temp_path {root}/scgi;
+    server {{
+        listen 127.0.0.1:{port} ssl http2;
+        server_name _;
+        ssl_certificate {tls}/server.crt;
+        ssl_certificate_key {tls}/server.key;
+        root {root}/www;
+        add_header Strict-Transport-Security "max-age=63072000" always;
+        add_header X-Content-Type-Options "nosniff" always;
+        add_header X-Frame-Options "SAMEORIGIN" always;
+        add_header Referrer-Policy "strict-origin-when-cross-origin" always;
+    }}
+}}
+"""
+
+    def __init__(self, files: dict[str, bytes]):
+        self.files = files
+        self.dir = None
+        self.process = None
+
+    def __enter__(self):
+        self.dir = tempfile.mkdtemp(prefix="inception-bench-nginx-")
+        www = Path(self.dir) / "www"
+        www.mkdir()
+        for name, data in self.files.items():
+            (www / name).write_bytes(data)
+        conf = Path(self.dir) / "nginx.conf"
+        conf.write_text(self.CONF.format(root=self.dir, port=CEILING_PORT, tls=SECRETS_DIR / "tls"))
+        self.process = subprocess.Popen(["nginx", "-e", f"{self.dir}/error.log", "-c", str(conf),
+                                         "-g", "daemon off;"], stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            probe = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{CEILING_PORT}"],
+                                   input=b"", capture_output=True, timeout=10)
+            if probe.returncode == 0:
+                return self
+            if self.process.poll() is not None:
+                raise BenchError(f"the host nginx did not start: {self.process.stderr.read().decode()[-500:]}")
+            time.sleep(0.2)
+        raise BenchError(f"the host nginx did not listen on 127.0.0.1:{CEILING_PORT}")
+
+    def __exit__(self, *exc):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGQUIT)
+            self.process.wait(timeout=20)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def write_svg(results: list[dict], path: Path) -> None:
+    """Bars: each scenario's median rate as a share of its ceiling."""
+    rows = [r for r in results if r.get("ratio") is not None]
+    width, bar_h, gap, left = 760, 22, 12, 260
+    height = 60 + len(rows) * (bar_h + gap)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'font-family="sans-serif" font-size="13">',
+             f'<text x="10" y="22" font-size="15" font-weight="bold">Median throughput as a share of its ceiling</text>']
+    scale = (width - left - 80) / 1.0
+    x100 = left + scale
+    parts.append(f'<line x1="{x100}" y1="34" x2="{x100}" y2="{height - 10}" stroke="#888" stroke-dasharray="4 3"/>')
+    parts.append(f'<text x="{x100 - 14}" y="46" fill="#555">100%</text>')
+    for i, row in enumerate(rows):
+        y = 56 + i * (bar_h + gap)
+        ratio = min(row["ratio"], 1.2)
+        colour = "#1d4ed8" if row["ratio"] >= row.get("target", 0) else "#b91c1c"
+        parts.append(f'<text x="10" y="{y + 16}">{row["scenario"]}</text>')
+        parts.append(f'<rect x="{left}" y="{y}" width="{ratio * scale:.1f}" height="{bar_h}" fill="{colour}"/>')
+        parts.append(f'<text x="{left + ratio * scale + 6:.1f}" y="{y + 16}">{row["ratio"] * 100:.0f}% '
+                     f'({row["median_rps"]:.0f}/s)</text>')
+    parts.append("</svg>")
+    path.write_text("\n".join(parts) + "\n")
+
+
+def markdown_table(results: list[dict]) -> str:
+    lines = ["| scenario | what | median req/s | spread | p50 ms | p99 ms | ceiling | share |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in results:
+        share = f"{r['ratio'] * 100:.0f}%" if r.get("ratio") is not None else "-"
+        p50 = f"{r['p50_ms']:.1f}" if r.get("p50_ms") is not None else "-"
+        p99 = f"{r['p99_ms']:.1f}" if r.get("p99_ms") is not None else "-"
+        lines.append(f"| {r['scenario']} | {r['what']} | {r['median_rps']:.0f} | {r['min_rps']:.0f}-"
+                     f"{r['max_rps']:.0f} | {p50} | {p99} | {r.get('ceiling') or '-'} | {share} |")
+    return "\n".join(lines)
+
+
+def _curl(settings: Settings, host: str, path: str, *args: str, stdin: bytes | None = None) -> bytes:
+    port = settings["HTTPS_PORT"]
+    cmd = ["curl", "--silent", "--show-error", "--fail", "--cacert", str(SECRETS_DIR / "tls" / "ca.crt"),
+           "--resolve", f"{host}:{port}:127.0.0.1", *args, f"https://{host}:{port}{path}"]
+    result = subprocess.run(cmd, input=stdin, capture_output=True, timeout=60)
+    if result.returncode != 0:
+        raise BenchError(f"GET {host}{path} failed: {result.stderr.decode(errors='replace').strip()}")
+    return result.stdout
+
+
+def admin_cookie(settings: Settings) -> str:
+    """Log the administrator in (password on curl's stdin, not argv)."""
+    with tempfile.TemporaryDirectory() as work:
+        jar = f"{work}/jar"
+        _curl(settings, settings.domain, "/wp-login.php", "--cookie-jar", jar, "--output", "/dev/null")
+        password = (SECRETS_DIR / "wp_admin_password").read_text().strip()
+        form = f"log={settings['WP_ADMIN_USER']}&pwd={password}&testcookie=1&wp-submit=Log+In".encode()
+        _curl(settings, settings.domain, "/wp-login.php", "--cookie", jar, "--cookie-jar", jar,
+              "--data-binary", "@-", "--output", "/dev/null", stdin=form)
+        cookies = [line.split("\t") for line in Path(jar).read_text().splitlines()
+                   if line.count("\t") >= 6]
+    pairs = [f"{parts[5]}={parts[6]}" for parts in cookies if parts[5].startswith("wordpress")]
+    if not any(pair.startswith("wordpress_logged_in_") for pair in pairs):
+        raise BenchError("could not log the administrator in for the admin-page scenario")
+    return "; ".join(pairs)
+
+
+def _docker_exec(container: str, user: str, script: str) -> str:
+    result = subprocess.run(["docker", "exec", "--user", user, container, "bash", "-c", script],
+                            capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        raise BenchError(f"{container}: {result.stderr.strip()[-300:]}")
+    return result.stdout
+
+
+TODO_CLEANUP = ("python3 -c 'import os,pymongo;"
+                "c=pymongo.MongoClient(os.environ[\"MONGODB_URI\"],username=\"todo\","
+                "password=open(\"/run/todo-secrets/mongodb_password\").read().strip(),authSource=\"todo\");"
+                "print(c.todo.todos.delete_many({\"title\":{\"$regex\":\"^bench \"}}).deleted_count)'")
+
+
+def idle_memory(api, settings: Settings) -> dict:
+    """Each container's memory in use (cgroup usage less page cache), in MB."""
+    from .compose import project_containers
+
+    usage = {}
+    for container in project_containers(api, settings, all_=False):
+        stats = container.stats(stream=False)["memory_stats"]
+        cache = stats.get("stats", {}).get("total_inactive_file", stats.get("stats", {}).get("inactive_file", 0))
+        usage[container.name] = round((stats.get("usage", 0) - cache) / 2**20, 1)
+    return usage
+
+
+def footprint(api, settings: Settings, services: list[str]) -> dict:
+    from .compose import BASE_IMAGE, IMAGE_TAG
+
+    images = {name: round(api.images.get(f"{name}:{IMAGE_TAG}").attrs["Size"] / 2**20, 1) for name in services}
+    images["inception-base"] = round(api.images.get(BASE_IMAGE).attrs["Size"] / 2**20, 1)
+    save = subprocess.Popen(["docker", "save", BASE_IMAGE], stdout=subprocess.PIPE)
+    gz = subprocess.run(["gzip", "-9", "-c"], stdin=save.stdout, capture_output=True)
+    save.wait()
+    memory = idle_memory(api, settings)
+    return {"image_size_mb": images, "base_image_gzip_mb": round(len(gz.stdout) / 2**20, 1),
+            "idle_memory_mb": memory, "idle_memory_total_mb": round(sum(memory.values()), 1),
+            "timings_s": json.loads(TIMINGS.read_text()) if TIMINGS.exists() else {}}
+
+
+TARGETS = {"static_1k": 0.70, "wp_home_cached": 0.50}
+
+
+def run(api, settings: Settings, services: list[str], duration: int, repeats: int, say=print) -> dict:
+    missing = missing_tools()
+    if missing:
+        raise BenchError("missing tools: " + ", ".join(missing))
+    domain = settings.domain
+    say("measuring the idle footprint")
+    idle = footprint(api, settings, services)
+    say("preparing: a 1 KB file, the home page as a file, an admin session, 20 todos")
+    one_kb = (b"<!doctype html><title>1 KB</title><p>" + b"x" * 1024)[:1023] + b"\n"
+    home = _curl(settings, domain, "/")
+    _docker_exec("wordpress", "www-data",
+                 f"printf '%s' '{one_kb.decode()}' > /var/www/html/bench-1k.html")
+    subprocess.run(["docker", "exec", "--interactive", "--user", "www-data", "wordpress", "bash", "-c",
+                    "cat > /var/www/html/bench-home.html"], input=home, check=True)
+    cookie = admin_cookie(settings)
+    for n in range(20):
+        _curl(settings, f"todo.{domain}", "/api/todos", "--header", "Content-Type: application/json",
+              "--data-binary", json.dumps({"title": f"bench list item {n}"}), "--output", "/dev/null")
+    ceiling_port = {"port": CEILING_PORT}
+    scenarios = [
+        Scenario("host_static_1k", "ceiling: host nginx, 1 KB file", domain, "/bench-1k.html", **ceiling_port),
+        Scenario("static_1k", "1 KB file through the stack's nginx", domain, "/bench-1k.html",
+                 ceiling="host_static_1k"),
+        Scenario("static_1k_h2", "the same over HTTP/2 (h2load)", domain, "/bench-1k.html", tool="h2load",
+                 ceiling="host_static_1k_h2"),
+        Scenario("host_static_1k_h2", "ceiling: host nginx, HTTP/2", domain, "/bench-1k.html", tool="h2load",
+                 **ceiling_port),
+        Scenario("tls_handshakes", "new TLS connection per request", domain, "/bench-1k.html",
+                 headers={"Connection": "close"}, connections=16, ceiling="openssl_ecdsa_sign"),
+        Scenario("home_as_file", "ceiling: the home page's bytes as a file", domain, "/bench-home.html"),
+        Scenario("wp_home_cached", "WordPress home, anonymous (micro-cache)", domain, "/", ceiling="home_as_file"),
+        Scenario("wp_home_uncached", "WordPress home, rendered (object cache only)", domain, "/",
+                 headers={"X-Inception-Refresh": "1"}, connections=8, ceiling="home_as_file"),
+        Scenario("wp_admin", "WordPress dashboard, logged in", domain, "/wp-admin/",
+                 headers={"Cookie": cookie}, connections=4),
+        Scenario("todo_list", "todo API: list", f"todo.{domain}", "/api/todos", connections=16),
+        Scenario("todo_create", "todo API: create", f"todo.{domain}", "/api/todos", connections=8,
+                 method="POST", body=json.dumps({"title": "bench created"})),
+        Scenario("static_site", "static site home page", f"static.{domain}", "/"),
+    ]
+    results = {}
+    try:
+        with HostNginx({"bench-1k.html": one_kb, "bench-home.html": home}):
+            for scenario in scenarios:
+                say(f"{scenario.name}: {scenario.what} ({repeats} x {duration} s)")
+                results[scenario.name] = measure(settings, scenario, duration, repeats)
+        say("openssl speed ecdsap256 (every core)")
+        sign = openssl_sign_rate()
+        results["openssl_ecdsa_sign"] = {"scenario": "openssl_ecdsa_sign", "what": "ceiling: ECDSA P-256 signs/s",
+                                         "tool": "openssl", "median_rps": sign, "min_rps": sign, "max_rps": sign,
+                                         "p50_ms": None, "p99_ms": None, "ceiling": None, "non_2xx": 0}
+    finally:
+        _docker_exec("wordpress", "www-data", "rm -f /var/www/html/bench-1k.html /var/www/html/bench-home.html")
+        _docker_exec("todo", "todo", TODO_CLEANUP)
+    for row in results.values():
+        if row.get("ceiling"):
+            row["ratio"] = row["median_rps"] / results[row["ceiling"]]["median_rps"]
+            row["target"] = TARGETS.get(row["scenario"], 0)
+    report = {"machine": machine(), "duration_s": duration, "repeats": repeats,
+              "results": list(results.values()), "footprint": idle}
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    (OUT_DIR / "results.json").write_text(json.dumps(report, indent=2) + "\n")
+    (OUT_DIR / "results.md").write_text(markdown_table(report["results"]) + "\n")
+    write_svg(report["results"], OUT_DIR / "plot.svg")
+    return report
+
+
+def machine() -> dict:
+    cpu = "unknown"
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    docker = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"], capture_output=True,
+                            text=True).stdout.strip()
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(os.sysconf("SC_PAGE_SIZE")
+            * os.sysconf("SC_PHYS_PAGES") / 2**30, 1), "docker": docker,
+            "date": time.strftime("%Y-%m-%d", time.gmtime())}

@@ -1,0 +1,44 @@
+"""nginx's micro-cache: anonymous pages from the cache, personal ones never."""
+
+import uuid
+
+import pytest
+
+
+def test_anonymous_home_page_is_served_from_the_cache(http, stack_up):
+    http.get(stack_up.url(), timeout=30)
+    r = http.get(stack_up.url(), timeout=30)
+    assert r.status_code == 200 and r.headers.get("X-Cache") in ("HIT", "UPDATING", "STALE"), (
+        f"a repeated anonymous view was not served from the cache: X-Cache={r.headers.get('X-Cache')}")
+
+
+def test_logged_in_requests_are_never_cached(wordpress, admin):
+    for path in ("/", "/wp-admin/"):
+        for _ in range(2):
+            r = admin.get(wordpress.url(path), timeout=30)
+            assert r.status_code == 200
+            assert r.headers.get("X-Cache") in (None, "BYPASS"), (
+                f"logged-in GET {path} came from the cache: X-Cache={r.headers.get('X-Cache')}")
+    assert "wp-admin-bar" in admin.get(wordpress.url("/"), timeout=30).text, "the admin bar is missing"
+
+
+@pytest.mark.parametrize("cookie", ["comment_author_abc=Jo", "wp-postpass_abc=x"])
+def test_comment_authors_and_password_holders_bypass_the_cache(http, stack_up, cookie):
+    r = http.get(stack_up.url(), headers={"Cookie": cookie}, timeout=30)
+    assert r.headers.get("X-Cache") == "BYPASS", f"{cookie}: X-Cache={r.headers.get('X-Cache')}"
+
+
+def test_previews_and_posts_bypass_the_cache(http, stack_up):
+    r = http.get(stack_up.url(path="/?p=1&preview=true"), timeout=30, allow_redirects=False)
+    assert r.headers.get("X-Cache") == "BYPASS", f"preview: X-Cache={r.headers.get('X-Cache')}"
+    r = http.post(stack_up.url(path="/wp-comments-post.php"), data={}, timeout=30, allow_redirects=False)
+    assert r.headers.get("X-Cache") in (None, "BYPASS"), f"POST: X-Cache={r.headers.get('X-Cache')}"
+
+
+def test_new_post_shows_on_the_cached_home_page_at_once(wordpress, admin, http, stack_up):
+    for _ in range(2):
+        http.get(stack_up.url(), timeout=30)  # the home page is now cached
+    title = f"Fresh on the home page {uuid.uuid4().hex[:8]}"
+    wordpress.create_post(admin, title)
+    r = http.get(stack_up.url(), timeout=30)
+    assert title in r.text, f"the cached home page misses the new post (X-Cache={r.headers.get('X-Cache')})"
