@@ -101,7 +101,7 @@ def run_h2load(url: str, scenario: Scenario, duration: int) -> dict:
     # The real host name in the URL (SNI and :authority), connected to loopback.
     address = url.split("//", 1)[1].split("/", 1)[0]
     url = url.replace(address, f"{scenario.host}:{address.rsplit(':', 1)[1]}", 1)
-    cmd = ["h2load", "--duration", str(duration), "--warm-up-time", "1", "--clients", str(scenario.connections),
+    cmd = ["h2load", "--duration", str(duration), "--clients", str(scenario.connections),
            "--threads", "2", "--max-concurrent-streams", "10", f"--connect-to={address}", url]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60).stdout
     rate = re.search(r"finished in [^,]+, ([\d.]+) req/s", out)
@@ -187,10 +187,13 @@ http {{
 
     def __enter__(self):
         self.dir = tempfile.mkdtemp(prefix="inception-bench-nginx-")
+        # nginx's workers run as an unprivileged user: public test files only here.
+        os.chmod(self.dir, 0o755)
         www = Path(self.dir) / "www"
-        www.mkdir()
+        www.mkdir(mode=0o755)
         for name, data in self.files.items():
             (www / name).write_bytes(data)
+            (www / name).chmod(0o644)
         conf = Path(self.dir) / "nginx.conf"
         conf.write_text(self.CONF.format(root=self.dir, port=CEILING_PORT, tls=SECRETS_DIR / "tls"))
         self.process = subprocess.Popen(["nginx", "-e", f"{self.dir}/error.log", "-c", str(conf),
@@ -376,7 +379,7 @@ def run(api, settings: Settings, services: list[str], duration: int, repeats: in
         _docker_exec("wordpress", "www-data", "rm -f /var/www/html/bench-1k.html /var/www/html/bench-home.html")
         _docker_exec("todo", "todo", TODO_CLEANUP)
     for row in results.values():
-        if row.get("ceiling"):
+        if row.get("ceiling") and results[row["ceiling"]]["median_rps"] > 0:
             row["ratio"] = row["median_rps"] / results[row["ceiling"]]["median_rps"]
             row["target"] = TARGETS.get(row["scenario"], 0)
     report = {"machine": machine(), "duration_s": duration, "repeats": repeats,
