@@ -7,7 +7,6 @@ ends as one message that says what went wrong and what to do, and exit code 1.
 from __future__ import annotations
 
 import functools
-import os
 import subprocess
 import sys
 import time

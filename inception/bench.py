@@ -223,7 +223,7 @@ def write_svg(results: list[dict], path: Path) -> None:
     height = 60 + len(rows) * (bar_h + gap)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'font-family="sans-serif" font-size="13">',
-             f'<text x="10" y="22" font-size="15" font-weight="bold">Median throughput as a share of its ceiling</text>']
+             '<text x="10" y="22" font-size="15" font-weight="bold">Median throughput as a share of its ceiling</text>']
     scale = (width - left - 80) / 1.0
     x100 = left + scale
     parts.append(f'<line x1="{x100}" y1="34" x2="{x100}" y2="{height - 10}" stroke="#888" stroke-dasharray="4 3"/>')

@@ -156,6 +156,21 @@ def admin(wordpress, secret):
     return wordpress.login(wordpress.settings["WP_ADMIN_USER"], secret("wp_admin_password"))
 
 
+def assert_internal_only(docker_api, name: str, network: str, port: int) -> None:
+    """The service publishes nothing, sits on one internal network only, and
+    nothing answers on its port at the host's loopback."""
+    container = docker_api.containers.get(name)
+    published = [b for b in (container.attrs["NetworkSettings"]["Ports"] or {}).values() if b]
+    assert not published, f"{name} publishes {published}"
+    networks = list(container.attrs["NetworkSettings"]["Networks"])
+    project = container.labels["com.docker.compose.project"]
+    assert networks == [f"{project}_{network}"], f"{name} is on {networks}"
+    assert docker_api.networks.get(networks[0]).attrs["Internal"] is True, f"{networks[0]} has a route out"
+    with socket.socket() as probe:
+        probe.settimeout(3)
+        assert probe.connect_ex(("127.0.0.1", port)) != 0, f"something answers on 127.0.0.1:{port}"
+
+
 def wait_until(predicate, timeout: float, what: str, interval: float = 1.0):
     deadline = time.monotonic() + timeout
     while True:

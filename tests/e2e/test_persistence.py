@@ -6,8 +6,6 @@ import uuid
 
 import pytest
 
-from inception import compose
-
 from .conftest import invoke, wait_until
 
 pytestmark = pytest.mark.disruptive
