@@ -128,3 +128,25 @@ def test_service_comes_back_after_sigkill(docker_api, stack_up, http, service):
     wait_back(container, restarts, pid)
     r = http.get(stack_up.url(), timeout=30)
     assert r.status_code == 200, f"after {service} came back the site answers {r.status_code}"
+
+
+def test_unreachable_database_gets_503_and_one_clear_log_line(docker_api, stack_up, http):
+    """Not a crash: the database is stopped. Pages not in the micro-cache answer
+    503 with Retry-After (WordPress's own page says 500), and the log says what
+    to check."""
+    mariadb = docker_api.containers.get("mariadb")
+    wordpress = docker_api.containers.get("wordpress")
+    since = int(time.time())
+    mariadb.stop()
+    try:
+        r = http.get(stack_up.url(path=f"/?s=unreachable-{uuid.uuid4().hex[:8]}"), timeout=30)
+        assert r.status_code == 503 and r.headers.get("Retry-After") == "30", (
+            f"with the database stopped: {r.status_code}, Retry-After={r.headers.get('Retry-After')}")
+        assert "try again" in r.text.lower(), r.text[:200]
+        logs = wordpress.logs(since=since).decode(errors="replace")
+        assert "cannot reach the database at mariadb" in logs, f"no clear log line: {logs[-500:]}"
+    finally:
+        mariadb.start()
+    wait_until(lambda: mariadb.reload() or mariadb.attrs["State"].get("Health", {}).get("Status") == "healthy",
+               120, "mariadb to be healthy again")
+    assert http.get(stack_up.url(), timeout=30).status_code == 200

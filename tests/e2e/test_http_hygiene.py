@@ -96,6 +96,7 @@ def test_body_above_the_upload_limit_gets_413(stack_up, ca_file):
 
 
 @pytest.mark.disruptive
+@pytest.mark.flood
 def test_login_flood_is_limited_then_recovers(stack_up, ca_file, http):
     url = stack_up.url(path="/wp-login.php")
     statuses = [http.post(url, data={"log": "nobody", "pwd": "x"}, timeout=30).status_code for _ in range(40)]
