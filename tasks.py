@@ -137,6 +137,12 @@ def print_urls(settings) -> None:
     print(f"  WordPress   {settings.url()}")
     print(f"  Admin       {settings.url(path='/wp-admin/')}  (user {settings['WP_ADMIN_USER']}, "
           f"password in secrets/wp_admin_password)")
+    print(f"  Adminer     {settings.url(host=f'adminer.{settings.domain}')}  (server mariadb, "
+          f"user {settings['MYSQL_USER']}, password in secrets/db_password)")
+    print(f"  Static site {settings.url(host=f'static.{settings.domain}')}")
+    print(f"  Todo app    {settings.url(host=f'todo.{settings.domain}')}")
+    print(f"  FTPS        ftp://{settings.domain}:{settings['FTP_PORT']}  (explicit TLS, user "
+          f"{settings['FTP_USER']}, password in secrets/ftp_password)")
     print(f"  CA to trust {secrets.SECRETS_DIR / 'tls' / 'ca.crt'}")
     print("  Host names  `invoke hosts` prints the /etc/hosts line")
     print()
