@@ -171,6 +171,33 @@ def assert_internal_only(docker_api, name: str, network: str, port: int) -> None
         assert probe.connect_ex(("127.0.0.1", port)) != 0, f"something answers on 127.0.0.1:{port}"
 
 
+def kill_main_process(docker_api, name):
+    """SIGKILL from the host to the container's main process: a crash, which
+    the restart policy answers (`docker kill` counts as a manual stop)."""
+    import os
+    import signal
+
+    container = docker_api.containers.get(name)
+    restarts, pid = container.attrs["RestartCount"], container.attrs["State"]["Pid"]
+    os.kill(pid, signal.SIGKILL)
+    return container, restarts, pid
+
+
+def wait_restarted_and_healthy(container, restarts, pid, timeout=180):
+    def healthy_again():
+        container.reload()
+        state = container.attrs["State"]
+        return (container.attrs["RestartCount"] > restarts and state["Pid"] not in (0, pid)
+                and state.get("Health", {}).get("Status") == "healthy")
+
+    wait_until(healthy_again, timeout, f"{container.name} to restart by itself and become healthy")
+
+
+def crash(docker_api, name):
+    """Crash a service and wait until it is back, by itself, healthy."""
+    wait_restarted_and_healthy(*kill_main_process(docker_api, name))
+
+
 def wait_until(predicate, timeout: float, what: str, interval: float = 1.0):
     deadline = time.monotonic() + timeout
     while True:

@@ -3,8 +3,6 @@ write, and every service comes back by itself. Crashes are SIGKILL from the
 host to the container's main process (`docker kill` would be a manual stop,
 which restart policies ignore)."""
 
-import os
-import signal
 import threading
 import time
 import uuid
@@ -13,28 +11,12 @@ import pytest
 
 from inception import privileges
 
-from .conftest import new_session, wait_until
+from .conftest import kill_main_process, new_session, wait_restarted_and_healthy, wait_until
 
 pytestmark = [pytest.mark.disruptive, pytest.mark.fault]
 
 ROUNDS = 3
 
-
-def kill_main_process(docker_api, name):
-    container = docker_api.containers.get(name)
-    restarts, pid = container.attrs["RestartCount"], container.attrs["State"]["Pid"]
-    os.kill(pid, signal.SIGKILL)
-    return container, restarts, pid
-
-
-def wait_back(container, restarts, pid, timeout=180):
-    def healthy_again():
-        container.reload()
-        state = container.attrs["State"]
-        return (container.attrs["RestartCount"] > restarts and state["Pid"] not in (0, pid)
-                and state.get("Health", {}).get("Status") == "healthy")
-
-    wait_until(healthy_again, timeout, f"{container.name} to restart by itself and become healthy")
 
 
 class WriteStream:
@@ -76,7 +58,7 @@ def run_rounds(docker_api, service, write, exists, record_property):
         with WriteStream(write) as stream:
             wait_until(lambda: len(stream.acknowledged) >= 5, 60, "the first acknowledged writes")
             container, restarts, pid = kill_main_process(docker_api, service)
-            wait_back(container, restarts, pid)
+            wait_restarted_and_healthy(container, restarts, pid)
             settled = len(stream.acknowledged)
             wait_until(lambda: len(stream.acknowledged) >= settled + 5, 60, "writes to succeed again")
         lost = [ident for ident in stream.acknowledged if not exists(ident)]
@@ -125,7 +107,7 @@ def test_document_store_sigkill_loses_no_acknowledged_todo(stack_up, ca_file, do
 @pytest.mark.parametrize("service", sorted(privileges.CAPABILITIES))
 def test_service_comes_back_after_sigkill(docker_api, stack_up, http, service):
     container, restarts, pid = kill_main_process(docker_api, service)
-    wait_back(container, restarts, pid)
+    wait_restarted_and_healthy(container, restarts, pid)
     r = http.get(stack_up.url(), timeout=30)
     assert r.status_code == 200, f"after {service} came back the site answers {r.status_code}"
 

@@ -1,12 +1,10 @@
 """Data survives a restart of the stack and a crash of the database."""
 
-import os
-import signal
 import uuid
 
 import pytest
 
-from .conftest import invoke, wait_until
+from .conftest import crash, invoke
 
 pytestmark = pytest.mark.disruptive
 
@@ -36,23 +34,6 @@ def test_post_and_todo_survive_down_and_up(wordpress, admin, http, stack_up):
     assert_post_served(http, post)
     assert_todo_kept(http, stack_up, item)
 
-
-def crash(docker_api, name):
-    """SIGKILL from the host to the container's main process, then wait for
-    the restart policy to bring it back healthy. (`docker kill` would count as
-    a manual stop, which restart policies ignore.)"""
-    container = docker_api.containers.get(name)
-    restarts = container.attrs["RestartCount"]
-    pid = container.attrs["State"]["Pid"]
-    os.kill(pid, signal.SIGKILL)
-
-    def restarted_and_healthy():
-        container.reload()
-        state = container.attrs["State"]
-        return (container.attrs["RestartCount"] > restarts and state["Pid"] != pid
-                and state.get("Health", {}).get("Status") == "healthy")
-
-    wait_until(restarted_and_healthy, 120, f"{name} to restart by itself and become healthy")
 
 
 def test_post_survives_a_database_crash_and_mariadb_restarts(wordpress, admin, http, docker_api):

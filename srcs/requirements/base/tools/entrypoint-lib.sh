@@ -27,6 +27,18 @@ read_secret() {
 	printf '%s' "$value"
 }
 
+# Copy secrets into a folder the daemon's group can read (compose file
+# secrets keep the host's root-only mode): share_secrets GROUP DIR NAME...
+share_secrets() {
+	local group="$1" dir="$2" name
+	shift 2
+	install -d -o root -g "$group" -m 0750 "$dir"
+	for name; do
+		read_secret "$name" >/dev/null
+		install -o root -g "$group" -m 0440 "/run/secrets/$name" "$dir/$name"
+	done
+}
+
 # Run a command as a user (its own group, no supplementary root groups).
 as_user() {
 	local user="$1"

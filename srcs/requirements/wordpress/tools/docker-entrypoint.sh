@@ -24,12 +24,7 @@ wp_version() {
 }
 
 install_php_secrets() {
-	install -d -o root -g www-data -m 0750 "$PHP_SECRETS"
-	local name
-	for name in db_password wp_salt redis_password ca.crt; do
-		read_secret "$name" >/dev/null
-		install -o root -g www-data -m 0440 "/run/secrets/$name" "$PHP_SECRETS/$name"
-	done
+	share_secrets www-data "$PHP_SECRETS" db_password wp_salt redis_password ca.crt
 	export WORDPRESS_SECRETS_DIR="$PHP_SECRETS"
 }
 
