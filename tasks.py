@@ -160,6 +160,10 @@ def up(c, timeout=600):
     stack.check_disk_space(settings)
     base(c)
     build(c)
+    stale = stack.networks_to_recreate(api, settings)
+    if stale:
+        say(f"network settings changed ({', '.join(stale)}): recreating the containers and networks; data is kept")
+        stack.run_compose(settings, "down", "--remove-orphans")
     say("starting the stack")
     first_run = not (settings.data_dir / "mariadb" / "data").exists()
     started = time.monotonic()

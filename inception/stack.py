@@ -35,6 +35,24 @@ def services(settings: Settings) -> list[str]:
     return [line.strip() for line in out.splitlines() if line.strip()]
 
 
+def networks_to_recreate(api, settings: Settings) -> list[str]:
+    """Project networks whose driver options differ from the compose file's.
+
+    Compose refuses to start while such a network exists ("needs to be
+    recreated"); networks hold no data, so `up` recreates them.
+    """
+    import yaml
+
+    wanted = yaml.safe_load(run_compose(settings, "config", capture=True).stdout).get("networks") or {}
+    stale = []
+    for name, spec in wanted.items():
+        found = api.networks.list(names=[f"{settings.project}_{name}"])
+        found = [n for n in found if n.name == f"{settings.project}_{name}"]
+        if found and (found[0].attrs.get("Options") or {}) != {k: str(v) for k, v in ((spec or {}).get("driver_opts") or {}).items()}:
+            stale.append(found[0].name)
+    return stale
+
+
 def published_ports(settings: Settings) -> list[tuple[str, int]]:
     """(service, host port) for every port the stack publishes."""
     ports = [("nginx", int(settings["HTTPS_PORT"])), ("ftp", int(settings["FTP_PORT"]))]

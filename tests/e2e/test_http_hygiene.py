@@ -103,3 +103,28 @@ def test_login_flood_is_limited_then_recovers(stack_up, ca_file, http):
     assert 429 in statuses, f"40 rapid login attempts were never limited: {sorted(set(statuses))}"
     assert all(code in (200, 429) for code in statuses), f"unexpected answers: {sorted(set(statuses))}"
     wait_until(lambda: http.get(url, timeout=30).status_code == 200, 30, "the login page to answer again")
+
+
+def test_access_log_keeps_pages_and_failures_not_static_hits(stack_up, docker_api, http):
+    """The access log (docker logs nginx) records every page view and every
+    failed request; files served from disk are logged only when they fail."""
+    marker = f"log{time.time_ns()}"
+    since = int(time.time()) - 1
+    page = http.get(stack_up.url(path=f"/?{marker}=page"), timeout=30)
+    asset = http.get(stack_up.url(path=f"/wp-includes/css/dashicons.min.css?{marker}=asset"), timeout=30)
+    svg = http.get(stack_up.url(path=f"/wp-admin/images/wordpress-logo.svg?{marker}=svg"), timeout=30)
+    missing = http.get(stack_up.url(path=f"/no-such-file-{marker}.css"), timeout=30)
+    denied = http.get(stack_up.url(path=f"/.htaccess?{marker}=denied"), timeout=30)
+    assert (page.status_code, asset.status_code, svg.status_code) == (200, 200, 200), "fixtures not served"
+    assert (missing.status_code, denied.status_code) == (404, 403), "failures not answered as such"
+    nginx = docker_api.containers.get("nginx")
+
+    def logged():
+        lines = [line for line in nginx.logs(since=since).decode(errors="replace").splitlines() if marker in line]
+        return lines if len(lines) >= 3 else None
+
+    lines = wait_until(logged, timeout=10, what="the page view and both failures in nginx's access log")
+    text = "\n".join(lines)
+    assert f"{marker}=page" in text, f"page view not logged:\n{text}"
+    assert f"no-such-file-{marker}" in text and f"{marker}=denied" in text, f"failures not logged:\n{text}"
+    assert f"{marker}=asset" not in text and f"{marker}=svg" not in text, f"static hits logged:\n{text}"

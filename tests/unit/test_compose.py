@@ -56,3 +56,10 @@ def test_backend_network_is_internal_and_only_nginx_publishes():
     assert COMPOSE["networks"]["documents"]["internal"] is True
     publishing = {name for name, spec in COMPOSE["services"].items() if spec.get("ports")}
     assert publishing <= {"nginx", "ftp"}, f"services publishing ports: {publishing}"
+
+
+def test_web_path_networks_carry_large_frames():
+    """A page and its headers cross the bridge in one segment, as on loopback."""
+    for name in ("frontend", "backend", "documents"):
+        options = COMPOSE["networks"][name].get("driver_opts") or {}
+        assert int(options.get("com.docker.network.driver.mtu", 1500)) >= 9000, f"network {name}: {options}"
