@@ -48,7 +48,8 @@ def networks_to_recreate(api, settings: Settings) -> list[str]:
     for name, spec in wanted.items():
         found = api.networks.list(names=[f"{settings.project}_{name}"])
         found = [n for n in found if n.name == f"{settings.project}_{name}"]
-        if found and (found[0].attrs.get("Options") or {}) != {k: str(v) for k, v in ((spec or {}).get("driver_opts") or {}).items()}:
+        options = {key: str(value) for key, value in ((spec or {}).get("driver_opts") or {}).items()}
+        if found and (found[0].attrs.get("Options") or {}) != options:
             stale.append(found[0].name)
     return stale
 

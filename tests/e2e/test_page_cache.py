@@ -1,5 +1,6 @@
 """nginx's micro-cache: anonymous pages from the cache, personal ones never."""
 
+import gzip
 import uuid
 
 import pytest
@@ -42,3 +43,29 @@ def test_new_post_shows_on_the_cached_home_page_at_once(wordpress, admin, http, 
     wordpress.create_post(admin, title)
     r = http.get(stack_up.url(), timeout=30)
     assert title in r.text, f"the cached home page misses the new post (X-Cache={r.headers.get('X-Cache')})"
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "identity"])
+def test_cached_pages_keep_a_compressed_and_a_plain_copy(http, stack_up, encoding):
+    """Browsers get the page compressed once by PHP and then from the cache;
+    clients without gzip get a plain copy, never gzip bytes they cannot read."""
+    headers = {"Accept-Encoding": encoding}
+    for _ in range(2):
+        r = http.get(stack_up.url(), headers=headers, timeout=30, stream=True)
+        raw = r.raw.read(decode_content=False)
+    assert r.status_code == 200 and r.headers.get("X-Cache") in ("HIT", "UPDATING", "STALE"), (
+        f"{encoding}: not from the cache: X-Cache={r.headers.get('X-Cache')}")
+    compressed = r.headers.get("Content-Encoding") == "gzip"
+    assert compressed == (encoding == "gzip"), f"{encoding}: Content-Encoding={r.headers.get('Content-Encoding')}"
+    body = gzip.decompress(raw) if compressed else raw
+    assert b"</html>" in body, f"{encoding}: the body is not the page ({len(raw)} bytes)"
+
+
+def test_new_post_shows_at_once_for_plain_clients_too(wordpress, admin, http, stack_up):
+    plain = {"Accept-Encoding": "identity"}
+    for _ in range(2):
+        http.get(stack_up.url(), headers=plain, timeout=30)
+    title = f"Fresh for plain clients {uuid.uuid4().hex[:8]}"
+    wordpress.create_post(admin, title)
+    r = http.get(stack_up.url(), headers=plain, timeout=30)
+    assert title in r.text, f"the plain cached copy misses the new post (X-Cache={r.headers.get('X-Cache')})"

@@ -43,15 +43,19 @@ final class Inception_Cache_Refresh
         }
         // nginx's container answers to the domain on the internal network,
         // on port 443 whatever HTTPS_PORT is published as.
+        // Both cached copies of each page: compressed and plain.
         foreach (array_unique(self::$paths) as $path) {
-            $response = wp_remote_get("https://$domain$path", [
-                'timeout' => 3,
-                'redirection' => 0,
-                'sslcertificates' => $ca,
-                'headers' => ['X-Inception-Refresh' => '1'],
-            ]);
-            if (is_wp_error($response)) {
-                error_log("cache-refresh: could not refresh $path: " . $response->get_error_message());
+            foreach (['gzip', 'identity'] as $encoding) {
+                $response = wp_remote_get("https://$domain$path", [
+                    'timeout' => 3,
+                    'redirection' => 0,
+                    'sslcertificates' => $ca,
+                    'decompress' => false,
+                    'headers' => ['X-Inception-Refresh' => '1', 'Accept-Encoding' => $encoding],
+                ]);
+                if (is_wp_error($response)) {
+                    error_log("cache-refresh: could not refresh $path ($encoding): " . $response->get_error_message());
+                }
             }
         }
         self::$paths = [];
