@@ -48,8 +48,10 @@ def networks_to_recreate(api, settings: Settings) -> list[str]:
     for name, spec in wanted.items():
         found = api.networks.list(names=[f"{settings.project}_{name}"])
         found = [n for n in found if n.name == f"{settings.project}_{name}"]
+        # Only the options the compose file sets: engines add options of their own.
         options = {key: str(value) for key, value in ((spec or {}).get("driver_opts") or {}).items()}
-        if found and (found[0].attrs.get("Options") or {}) != options:
+        actual = (found[0].attrs.get("Options") or {}) if found else {}
+        if found and any(actual.get(key) != value for key, value in options.items()):
             stale.append(found[0].name)
     return stale
 

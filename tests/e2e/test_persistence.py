@@ -35,6 +35,22 @@ def test_post_and_todo_survive_down_and_up(wordpress, admin, http, stack_up):
     assert_todo_kept(http, stack_up, item)
 
 
+def test_up_recreates_a_network_whose_settings_changed(wordpress, admin, http, stack_up, docker_api):
+    """After an upgrade that changes a network's options (here the frontend
+    left at Docker's default MTU), `invoke up` needs no manual step and keeps
+    the data."""
+    post = wordpress.create_post(admin, f"Survives a network upgrade {uuid.uuid4().hex[:8]}")
+    invoke("down")
+    name = f"{stack_up.project}_frontend"
+    docker_api.networks.create(name, driver="bridge", labels={
+        "com.docker.compose.project": stack_up.project, "com.docker.compose.network": "frontend",
+        "com.docker.compose.version": "1.29.2"})
+    result = invoke("up")
+    assert "network settings changed" in result.stdout + result.stderr, result.stdout[-500:]
+    mtu = docker_api.networks.get(name).attrs["Options"].get("com.docker.network.driver.mtu")
+    assert mtu == "65520", f"{name} was not recreated with the compose file's MTU: {mtu}"
+    assert_post_served(http, post)
+
 
 def test_post_survives_a_database_crash_and_mariadb_restarts(wordpress, admin, http, docker_api):
     post = wordpress.create_post(admin, f"Survives a crash {uuid.uuid4().hex[:8]}")
