@@ -198,6 +198,17 @@ def crash(docker_api, name):
     wait_restarted_and_healthy(*kill_main_process(docker_api, name))
 
 
+def run_once(docker_api, image: str, command: list[str], **kwargs) -> bytes:
+    """Run a one-off container and return its output; its anonymous volumes
+    (images that declare VOLUME) go with it, unlike with `run(remove=True)`."""
+    container = docker_api.containers.run(image, command, detach=True, **kwargs)
+    try:
+        container.wait(timeout=120)
+        return container.logs(stderr=False)
+    finally:
+        container.remove(force=True, v=True)
+
+
 def wait_until(predicate, timeout: float, what: str, interval: float = 1.0):
     deadline = time.monotonic() + timeout
     while True:

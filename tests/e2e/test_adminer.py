@@ -4,7 +4,7 @@ import pytest
 
 from inception import compose
 
-from .conftest import new_session
+from .conftest import new_session, run_once
 
 
 @pytest.fixture
@@ -62,8 +62,8 @@ def test_login_without_password_is_refused(adminer, stack_up):
 
 
 def test_adminer_image_has_no_web_server(docker_api, stack_up):
-    output = docker_api.containers.run(
-        f"adminer:{compose.IMAGE_TAG}", ["-c", "dpkg-query -W -f '${Package}\\n'"],
-        entrypoint="bash", remove=True).decode().split()
+    output = run_once(
+        docker_api, f"adminer:{compose.IMAGE_TAG}", ["-c", "dpkg-query -W -f '${Package}\\n'"],
+        entrypoint="bash").decode().split()
     found = [name for name in output if name.startswith(("apache2", "nginx", "lighttpd"))]
     assert not found, f"web servers in the adminer image: {found}"

@@ -8,7 +8,7 @@ import pytest
 from inception import compose, secrets, stack
 from inception.settings import ROOT
 
-from .conftest import assert_internal_only
+from .conftest import assert_internal_only, run_once
 
 # PID 1 of each container (the name in /proc/<pid>/comm, 15 characters at most).
 DAEMONS = {"nginx": "nginx", "wordpress": "php-fpm8.4", "mariadb": "mariadbd", "ftp": "vsftpd",
@@ -84,8 +84,7 @@ def test_no_secret_value_leaks(docker_api, containers):
 
 
 def test_wordpress_image_has_no_web_server(docker_api, stack_up):
-    output = docker_api.containers.run(
-        f"wordpress:{compose.IMAGE_TAG}", ["-c", "ls /usr/sbin/ /usr/bin/; dpkg-query -W -f '${Package}\\n'"],
-        entrypoint="bash", remove=True).decode()
+    output = run_once(docker_api, f"wordpress:{compose.IMAGE_TAG}",
+                      ["-c", "ls /usr/sbin/ /usr/bin/; dpkg-query -W -f '${Package}\\n'"], entrypoint="bash").decode()
     found = {name for name in ("apache2", "nginx", "httpd", "lighttpd") if name in output.split()}
     assert not found, f"web servers in the wordpress image: {found}"

@@ -6,6 +6,8 @@ import pytest
 
 from inception import compose
 
+from .conftest import run_once
+
 
 @pytest.fixture
 def site(http, stack_up):
@@ -66,10 +68,10 @@ def test_no_external_resources(site):
 
 
 def test_static_image_has_no_php(docker_api, stack_up):
-    output = docker_api.containers.run(
-        f"static:{compose.IMAGE_TAG}",
+    output = run_once(
+        docker_api, f"static:{compose.IMAGE_TAG}",
         ["-c", "command -v php php8.4 php-fpm8.4; dpkg-query -W -f '${Package}\\n' | grep -i php; true"],
-        entrypoint="bash", remove=True).decode().strip()
+        entrypoint="bash").decode().strip()
     assert output == "", f"PHP in the static image: {output}"
 
 

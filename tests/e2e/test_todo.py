@@ -7,7 +7,7 @@ import pytest
 
 from inception import compose
 
-from .conftest import assert_internal_only, new_session
+from .conftest import assert_internal_only, new_session, run_once
 
 
 @pytest.fixture
@@ -174,7 +174,7 @@ for name, uri in {"anonymous": "mongodb://127.0.0.1:27017/",
         out[name] = exc.code
 print(json.dumps(out))
 """
-    output = docker_api.containers.run(f"todo:{compose.IMAGE_TAG}", ["-c", script],
-                                       entrypoint="python3", network_mode="container:mongodb", remove=True)
+    output = run_once(docker_api, f"todo:{compose.IMAGE_TAG}", ["-c", script],
+                      entrypoint="python3", network_mode="container:mongodb")
     result = json.loads(output.decode().strip().splitlines()[-1])
     assert result == {"anonymous": 13, "wrong password": 18}, f"the store answered: {result}"
