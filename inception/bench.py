@@ -30,6 +30,7 @@ from .settings import ROOT, Settings
 OUT_DIR = ROOT / "artifacts" / "bench"
 TIMINGS = ROOT / "artifacts" / "timings.json"
 CEILING_PORT = 18443
+STACK_NGINX_CONF = ROOT / "srcs" / "requirements" / "nginx" / "conf" / "nginx.conf"
 TOOLS = {"wrk": "wrk", "h2load": "nghttp2-client", "nginx": "nginx-light (or nginx)", "openssl": "openssl"}
 
 
@@ -127,7 +128,7 @@ def summarise(scenario: Scenario, runs: list[dict]) -> dict:
             "non_2xx": sum(r["non_2xx"] for r in runs), "ceiling": scenario.ceiling}
 
 
-def measure_group(settings: Settings, group: list[Scenario], duration: int, repeats: int, say=print) -> dict:
+def measure_group(settings: Settings, group: list[Scenario], duration: int, repeats: int) -> dict:
     """Run a scenario and its ceiling in turns (A B A B ...), so that a slow
     minute of this shared machine weighs on both, not on one."""
     runs = {scenario.name: [] for scenario in group}
@@ -156,7 +157,8 @@ def openssl_sign_rate() -> float:
 
 
 class HostNginx:
-    """nginx on the host with the stack's TLS settings: the proxy path's ceiling."""
+    """nginx on the host with the stack's TLS, keep-alive and header settings:
+    the proxy path's ceiling."""
 
     CONF = """
 worker_processes auto;
@@ -167,17 +169,7 @@ http {{
     include /etc/nginx/mime.types;
     access_log off;
     server_tokens off;
-    sendfile on;
-    tcp_nopush on;
-    keepalive_timeout 65s;
-    keepalive_requests 10000;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_ecdh_curve X25519:prime256v1:secp384r1;
-    ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;
-    ssl_prefer_server_ciphers off;
-    ssl_session_cache shared:TLS:10m;
-    ssl_session_timeout 1d;
-    ssl_session_tickets off;
+{shared}
     client_body_temp_path {root}/body;
     proxy_temp_path {root}/proxy;
     fastcgi_temp_path {root}/fastcgi;
@@ -189,13 +181,13 @@ http {{
         ssl_certificate {tls}/server.crt;
         ssl_certificate_key {tls}/server.key;
         root {root}/www;
-        add_header Strict-Transport-Security "max-age=63072000" always;
-        add_header X-Content-Type-Options "nosniff" always;
-        add_header X-Frame-Options "SAMEORIGIN" always;
-        add_header Referrer-Policy "strict-origin-when-cross-origin" always;
+        include {snippets}/security-headers.conf;
     }}
 }}
 """
+
+    # Taken from the stack's own nginx.conf, so the two cannot drift apart.
+    SHARED = re.compile(r"^\s*(?:ssl_(?!certificate)\w+|keepalive_\w+|sendfile|tcp_nopush)\s.*;$", re.M)
 
     def __init__(self, files: dict[str, bytes]):
         self.files = files
@@ -212,7 +204,9 @@ http {{
             (www / name).write_bytes(data)
             (www / name).chmod(0o644)
         conf = Path(self.dir) / "nginx.conf"
-        conf.write_text(self.CONF.format(root=self.dir, port=CEILING_PORT, tls=SECRETS_DIR / "tls"))
+        shared = "\n".join(match.group(0) for match in self.SHARED.finditer(STACK_NGINX_CONF.read_text()))
+        conf.write_text(self.CONF.format(root=self.dir, port=CEILING_PORT, tls=SECRETS_DIR / "tls", shared=shared,
+                                         snippets=STACK_NGINX_CONF.parent / "snippets"))
         self.process = subprocess.Popen(["nginx", "-e", f"{self.dir}/error.log", "-c", str(conf),
                                          "-g", "daemon off;"], stderr=subprocess.PIPE)
         deadline = time.monotonic() + 10

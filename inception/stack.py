@@ -44,15 +44,16 @@ def networks_to_recreate(api, settings: Settings) -> list[str]:
     import yaml
 
     wanted = yaml.safe_load(run_compose(settings, "config", capture=True).stdout).get("networks") or {}
+    existing = {network.name: network for network in api.networks.list(
+        filters={"label": f"com.docker.compose.project={settings.project}"})}
     stale = []
     for name, spec in wanted.items():
-        found = api.networks.list(names=[f"{settings.project}_{name}"])
-        found = [n for n in found if n.name == f"{settings.project}_{name}"]
+        network = existing.get(f"{settings.project}_{name}")
         # Only the options the compose file sets: engines add options of their own.
-        options = {key: str(value) for key, value in ((spec or {}).get("driver_opts") or {}).items()}
-        actual = (found[0].attrs.get("Options") or {}) if found else {}
-        if found and any(actual.get(key) != value for key, value in options.items()):
-            stale.append(found[0].name)
+        options = (spec or {}).get("driver_opts") or {}
+        if network and any((network.attrs.get("Options") or {}).get(key) != str(value)
+                           for key, value in options.items()):
+            stale.append(network.name)
     return stale
 
 

@@ -42,8 +42,8 @@ final class Inception_Cache_Refresh
             return;
         }
         // nginx's container answers to the domain on the internal network,
-        // on port 443 whatever HTTPS_PORT is published as.
-        // Both cached copies of each page: compressed and plain.
+        // on port 443 whatever HTTPS_PORT is published as. Each page has two
+        // cached copies, compressed and plain: both are rendered anew.
         foreach (array_unique(self::$paths) as $path) {
             foreach (['gzip', 'identity'] as $encoding) {
                 $response = wp_remote_get("https://$domain$path", [
