@@ -7,6 +7,8 @@ ends as one message that says what went wrong and what to do, and exit code 1.
 from __future__ import annotations
 
 import functools
+import os
+import shutil
 import subprocess
 import sys
 import time
@@ -18,6 +20,7 @@ from inception import backup as backups
 from inception import base as base_image
 from inception import bench as benchmark
 from inception import compose, secrets, settings as config, stack
+from inception import instance as test_instance
 from inception.compose import BASE_IMAGE, IMAGE_TAG
 
 EXPECTED_ERRORS = (
@@ -27,6 +30,7 @@ EXPECTED_ERRORS = (
     stack.StackError,
     base_image.BaseError,
     backups.BackupError,
+    test_instance.InstanceError,
     benchmark.BenchError,
 )
 
@@ -62,9 +66,12 @@ def setup(c):
     if not env_file.exists():
         env_file.write_text(config.render_env(settings.values))
         say(f"wrote {env_file} (review it; `invoke up` uses it)")
+    added = config.add_missing_settings(env_file)
+    if added:
+        say(f"added new settings to {env_file}: {', '.join(added)}")
     settings = config.load(env_file)
     stack.ensure_data_dirs(settings)
-    created = secrets.ensure_secrets(settings.hostnames, stores=stack.secret_stores(settings))
+    created = secrets.ensure_secrets(settings.hostnames, settings.secrets_dir, stores=stack.secret_stores(settings))
     for line in created:
         say(f"created {line}")
     if not created:
@@ -143,7 +150,7 @@ def print_urls(settings) -> None:
     print(f"  Todo app    {settings.url(host=f'todo.{settings.domain}')}")
     print(f"  FTPS        ftp://{settings.domain}:{settings['FTP_PORT']}  (explicit TLS, user "
           f"{settings['FTP_USER']}, password in secrets/ftp_password)")
-    print(f"  CA to trust {secrets.SECRETS_DIR / 'tls' / 'ca.crt'}")
+    print(f"  CA to trust {settings.secrets_dir / 'tls' / 'ca.crt'}")
     print("  Host names  `invoke hosts` prints the /etc/hosts line")
     print()
 
@@ -210,7 +217,7 @@ def status(c):
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[3])
     if "redis" in found:
         print()
-        print(stack.object_cache_summary(api))
+        print(stack.object_cache_summary(api, settings))
 
 
 @task(help={"service": "only this service's logs", "follow": "keep printing new lines", "tail": "lines per service"})
@@ -289,18 +296,64 @@ def restore(c, archive, yes=False):
 # ---------------------------------------------------------------- test
 
 
-@task(help={"marker": "pytest -m expression, e.g. 'not e2e'", "k": "pytest -k expression",
-            "verbose": "list every test"})
+def run_pytest(args: list[str], env_file: Path | None = None) -> int:
+    env = dict(os.environ)
+    if env_file:
+        env["INCEPTION_ENV_FILE"] = str(env_file)
+    return subprocess.run([sys.executable, "-m", "pytest", *args], cwd=config.ROOT, env=env, check=False).returncode
+
+
+def invoke_in(env_file: Path, *args: str) -> int:
+    """Run one of our own tasks against another instance's settings."""
+    env = {**os.environ, "INCEPTION_ENV_FILE": str(env_file)}
+    return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=config.ROOT, env=env, check=False).returncode
+
+
+def remove_instance(settings) -> None:
+    if invoke_in(settings.env_file, "clean", "--all", "--yes") != 0:
+        raise stack.StackError(f"could not remove the test instance; remove it with: "
+                               f"INCEPTION_ENV_FILE={settings.env_file} invoke clean --all --yes")
+    shutil.rmtree(settings.env_file.parent, ignore_errors=True)
+
+
+@task(help={"marker": "pytest -m expression, e.g. 'not flood'", "k": "pytest -k expression",
+            "verbose": "list every test", "smoke": "a quick subset (about two minutes)",
+            "keep": "leave the test instance running afterwards (prints how to remove it)"})
 @friendly
-def test(c, marker="", k="", verbose=False):
-    """Run the test suite (unit tests, then end to end against the stack)."""
-    args = [sys.executable, "-m", "pytest", "tests"]
-    args += ["-m", marker] if marker else []
-    args += ["-k", k] if k else []
-    args += ["-v"] if verbose else []
-    result = subprocess.run(args, cwd=config.ROOT, check=False)
-    if result.returncode != 0:
-        raise Exit(code=result.returncode)
+def test(c, marker="", k="", verbose=False, smoke=False, keep=False):
+    """Run the test suite on a throwaway instance of the stack; yours is never touched."""
+    selection = " and ".join(f"({m})" for m in (marker, "smoke" if smoke else "") if m)
+    extra = (["-k", k] if k else []) + (["-v"] if verbose else [])
+    say("unit tests")
+    code = run_pytest(["tests/unit", *(["-m", selection] if selection else []), *extra])
+    if code not in (0, 5):  # 5: nothing selected
+        raise Exit(code=code)
+    user = config.load(required=False)
+    api = compose.client()
+    guard = stack.snapshot(api, user)
+    instance = test_instance.create(user)
+    say(f"starting a throwaway instance `{instance.project}` on 127.0.0.1:{instance['HTTPS_PORT']} "
+        f"(data and secrets in {instance.env_file.parent})")
+    started = time.monotonic()
+    try:
+        if invoke_in(instance.env_file, "up") != 0:
+            raise stack.StackError("the test instance did not start (see above)")
+        say(f"test instance healthy after {time.monotonic() - started:.0f}s; end-to-end tests")
+        code = run_pytest(["tests/e2e", "-m", selection or "e2e", *extra], env_file=instance.env_file)
+    finally:
+        if keep:
+            say(f"test instance kept. Remove it with: INCEPTION_ENV_FILE={instance.env_file} "
+                f".venv/bin/invoke clean --all --yes && rm -rf {instance.env_file.parent}")
+        else:
+            say("removing the test instance")
+            remove_instance(instance)
+    changed = stack.compare_snapshot(api, user, guard)
+    if changed:
+        raise stack.StackError("the test run touched your own stack: " + "; ".join(changed))
+    say(f"suite finished in {time.monotonic() - started:.0f}s" + ("" if guard is None else
+        "; your own stack was left untouched (same containers, same start times)"))
+    if code != 0:
+        raise Exit(code=code)
 
 
 # ---------------------------------------------------------------- bench
@@ -337,6 +390,10 @@ def clean(c, all=False, yes=False):
         answer = input(f"Delete containers, images, volumes and {settings.data_dir}? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
             raise Exit("nothing deleted", code=1)
+    if all and test_instance.is_instance(settings):
+        all, keep_images = True, True  # an instance shares the user's images
+    else:
+        keep_images = False
     for container in compose.project_containers(api, settings):
         container.remove(force=True, v=True)
     for network in api.networks.list(filters={"label": f"com.docker.compose.project={settings.project}"}):
@@ -349,6 +406,9 @@ def clean(c, all=False, yes=False):
     say("volumes removed")
     stack.remove_data_dir(api, settings.data_dir, BASE_IMAGE if image_exists(api, BASE_IMAGE) else None)
     say(f"{settings.data_dir} removed")
+    if keep_images:
+        say("images kept: this instance shares them with your stack")
+        return
     for name in [f"{service}:{IMAGE_TAG}" for service in stack.services(settings)] + [BASE_IMAGE]:
         if image_exists(api, name):
             api.images.remove(name, force=True)

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .secrets import SECRETS_DIR
+from . import compose
 from .settings import ROOT, Settings
 
 BACKUP_DIR = ROOT / "backups"
@@ -57,24 +57,21 @@ class BackupError(Exception):
     pass
 
 
-def _exec_to_file(container: str, command: list[str], target: Path, user: str | None = None,
+def _exec_to_file(settings: Settings, container: str, command: list[str], target: Path, user: str | None = None,
                   env: dict | None = None) -> None:
     """Run a command in a container with its stdout going to a host file."""
-    cmd = ["docker", "exec"] + (["--user", user] if user else [])
-    for key, value in (env or {}).items():
-        cmd += ["--env", f"{key}={value}"]
     with open(target, "wb") as out:
-        result = subprocess.run(cmd + [container, *command], stdout=out, stderr=subprocess.PIPE, check=False)
+        result = compose.exec_in(settings, container, command, user=user, env=env, stdout=out)
     if result.returncode != 0:
         raise BackupError(f"{container}: `{' '.join(command[:2])}` failed: "
                           f"{result.stderr.decode(errors='replace').strip()[-400:]}")
 
 
-def _exec_from_file(container: str, command: list[str], source: Path, user: str | None = None) -> str:
+def _exec_from_file(settings: Settings, container: str, command: list[str], source: Path,
+                    user: str | None = None) -> str:
     """Run a command in a container with a host file on its stdin."""
-    cmd = ["docker", "exec", "--interactive"] + (["--user", user] if user else [])
     with open(source, "rb") as data:
-        result = subprocess.run(cmd + [container, *command], stdin=data, capture_output=True, check=False)
+        result = compose.exec_in(settings, container, command, user=user, stdin=data)
     if result.returncode != 0:
         raise BackupError(f"{container}: `{' '.join(command[:2])}` failed: "
                           f"{result.stderr.decode(errors='replace').strip()[-400:]}")
@@ -88,14 +85,14 @@ def create(settings: Settings, with_secrets: bool, output_dir: Path = BACKUP_DIR
     with tempfile.TemporaryDirectory(prefix="inception-backup-") as work:
         work = Path(work)
         say("dumping the MariaDB database (one consistent transaction)")
-        _exec_to_file("mariadb", ["mariadb-dump", "--protocol=socket", "--user=root", "--single-transaction",
+        _exec_to_file(settings, "mariadb", ["mariadb-dump", "--protocol=socket", "--user=root", "--single-transaction",
                                   "--routines", "--events", "--triggers", "--hex-blob",
                                   "--databases", settings["MYSQL_DATABASE"]], work / "mariadb.sql")
         say("archiving the WordPress files")
-        _exec_to_file("wordpress", ["tar", "-C", "/var/www/html", "-cf", "-", "."], work / "wordpress.tar",
+        _exec_to_file(settings, "wordpress", ["tar", "-C", "/var/www/html", "-cf", "-", "."], work / "wordpress.tar",
                       user="www-data")
         say("exporting the todos")
-        _exec_to_file("todo", ["python3", "-c", DUMP_TODOS], work / "todos.jsonl", user="todo",
+        _exec_to_file(settings, "todo", ["python3", "-c", DUMP_TODOS], work / "todos.jsonl", user="todo",
                       env={"MONGODB_PASSWORD_FILE": "/run/todo-secrets/mongodb_password"})
         manifest = {"created": stamp, "domain": settings.domain, "database": settings["MYSQL_DATABASE"],
                     "files": ["mariadb.sql", "wordpress.tar", "todos.jsonl"], "secrets": with_secrets}
@@ -106,7 +103,7 @@ def create(settings: Settings, with_secrets: bool, output_dir: Path = BACKUP_DIR
             for name in ["manifest.json", *manifest["files"]]:
                 tar.add(work / name, arcname=name)
             if with_secrets:
-                tar.add(SECRETS_DIR, arcname="secrets")
+                tar.add(settings.secrets_dir, arcname="secrets")
     return archive
 
 
@@ -128,20 +125,19 @@ def restore(settings: Settings, archive: Path, say=print) -> dict:
             raise BackupError(f"the backup is of database {manifest['database']!r}, this stack uses "
                               f"{settings['MYSQL_DATABASE']!r} (MYSQL_DATABASE in .env)")
         say("restoring the WordPress files")
-        _exec_from_file("wordpress", ["tar", "-C", "/var/www/html", "-xf", "-"], work / "wordpress.tar",
+        _exec_from_file(settings, "wordpress", ["tar", "-C", "/var/www/html", "-xf", "-"], work / "wordpress.tar",
                         user="www-data")
         say("restoring the MariaDB database")
-        _exec_from_file("mariadb", ["mariadb", "--protocol=socket", "--user=root"], work / "mariadb.sql")
+        _exec_from_file(settings, "mariadb", ["mariadb", "--protocol=socket", "--user=root"], work / "mariadb.sql")
         say("restoring the todos")
-        count = _exec_from_file("todo", ["env", "MONGODB_PASSWORD_FILE=/run/todo-secrets/mongodb_password",
+        count = _exec_from_file(settings, "todo", ["env", "MONGODB_PASSWORD_FILE=/run/todo-secrets/mongodb_password",
                                          "python3", "-c", RESTORE_TODOS], work / "todos.jsonl", user="todo")
         say("emptying the object cache (it holds the data from before the restore)")
-        subprocess.run(["docker", "exec", "redis", "bash", "-c",
-                        'REDISCLI_AUTH="$(</run/secrets/redis_password)" redis-cli --no-auth-warning FLUSHDB'],
-                       capture_output=True, check=False)
+        compose.exec_in(settings, "redis", ["bash", "-c",
+                        'REDISCLI_AUTH="$(</run/secrets/redis_password)" redis-cli --no-auth-warning FLUSHDB'])
         if manifest.get("secrets"):
             saved = work / "secrets"
             say(f"the archive carries secrets; they were not applied. To use them on a new machine, copy "
-                f"them into {SECRETS_DIR} before the first `invoke up`: tar -xzf {archive} secrets")
+                f"them into {settings.secrets_dir} before the first `invoke up`: tar -xzf {archive} secrets")
             shutil.rmtree(saved, ignore_errors=True)
     return {"todos": int(count.splitlines()[-1]) if count else 0, "created": manifest["created"]}

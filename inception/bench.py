@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .secrets import SECRETS_DIR
+from . import compose
 from .settings import ROOT, Settings
 
 OUT_DIR = ROOT / "artifacts" / "bench"
@@ -189,8 +189,9 @@ http {{
     # Taken from the stack's own nginx.conf, so the two cannot drift apart.
     SHARED = re.compile(r"^\s*(?:ssl_(?!certificate)\w+|keepalive_\w+|sendfile|tcp_nopush)\s.*;$", re.M)
 
-    def __init__(self, files: dict[str, bytes]):
+    def __init__(self, files: dict[str, bytes], tls: Path):
         self.files = files
+        self.tls = tls
         self.dir = None
         self.process = None
 
@@ -205,7 +206,7 @@ http {{
             (www / name).chmod(0o644)
         conf = Path(self.dir) / "nginx.conf"
         shared = "\n".join(match.group(0) for match in self.SHARED.finditer(STACK_NGINX_CONF.read_text()))
-        conf.write_text(self.CONF.format(root=self.dir, port=CEILING_PORT, tls=SECRETS_DIR / "tls", shared=shared,
+        conf.write_text(self.CONF.format(root=self.dir, port=CEILING_PORT, tls=self.tls, shared=shared,
                                          snippets=STACK_NGINX_CONF.parent / "snippets"))
         self.process = subprocess.Popen(["nginx", "-e", f"{self.dir}/error.log", "-c", str(conf),
                                          "-g", "daemon off;"], stderr=subprocess.PIPE)
@@ -265,7 +266,7 @@ def markdown_table(results: list[dict]) -> str:
 
 def _curl(settings: Settings, host: str, path: str, *args: str, stdin: bytes | None = None) -> bytes:
     port = settings["HTTPS_PORT"]
-    cmd = ["curl", "--silent", "--show-error", "--fail", "--cacert", str(SECRETS_DIR / "tls" / "ca.crt"),
+    cmd = ["curl", "--silent", "--show-error", "--fail", "--cacert", str(settings.secrets_dir / "tls" / "ca.crt"),
            "--resolve", f"{host}:{port}:127.0.0.1", *args, f"https://{host}:{port}{path}"]
     result = subprocess.run(cmd, input=stdin, capture_output=True, timeout=60)
     if result.returncode != 0:
@@ -278,7 +279,7 @@ def admin_cookie(settings: Settings) -> str:
     with tempfile.TemporaryDirectory() as work:
         jar = f"{work}/jar"
         _curl(settings, settings.domain, "/wp-login.php", "--cookie-jar", jar, "--output", "/dev/null")
-        password = (SECRETS_DIR / "wp_admin_password").read_text().strip()
+        password = (settings.secrets_dir / "wp_admin_password").read_text().strip()
         form = f"log={settings['WP_ADMIN_USER']}&pwd={password}&testcookie=1&wp-submit=Log+In".encode()
         _curl(settings, settings.domain, "/wp-login.php", "--cookie", jar, "--cookie-jar", jar,
               "--data-binary", "@-", "--output", "/dev/null", stdin=form)
@@ -290,12 +291,11 @@ def admin_cookie(settings: Settings) -> str:
     return "; ".join(pairs)
 
 
-def _docker_exec(container: str, user: str, script: str) -> str:
-    result = subprocess.run(["docker", "exec", "--user", user, container, "bash", "-c", script],
-                            capture_output=True, text=True, timeout=120)
+def _docker_exec(settings: Settings, container: str, user: str, script: str, input: bytes | None = None) -> str:
+    result = compose.exec_in(settings, container, ["bash", "-c", script], user=user, input=input, timeout=120)
     if result.returncode != 0:
-        raise BenchError(f"{container}: {result.stderr.strip()[-300:]}")
-    return result.stdout
+        raise BenchError(f"{container}: {result.stderr.decode(errors='replace').strip()[-300:]}")
+    return result.stdout.decode(errors="replace")
 
 
 TODO_CLEANUP = ("python3 -c 'import os,pymongo;"
@@ -343,10 +343,9 @@ def run(api, settings: Settings, services: list[str], duration: int, repeats: in
     say("preparing: a 1 KB file, the home page as a file, an admin session, 20 todos")
     one_kb = (b"<!doctype html><title>1 KB</title><p>" + b"x" * 1024)[:1023] + b"\n"
     home = _curl(settings, domain, "/")
-    _docker_exec("wordpress", "www-data",
+    _docker_exec(settings, "wordpress", "www-data",
                  f"printf '%s' '{one_kb.decode()}' > /var/www/html/bench-1k.html")
-    subprocess.run(["docker", "exec", "--interactive", "--user", "www-data", "wordpress", "bash", "-c",
-                    "cat > /var/www/html/bench-home.html"], input=home, check=True)
+    _docker_exec(settings, "wordpress", "www-data", "cat > /var/www/html/bench-home.html", input=home)
     cookie = admin_cookie(settings)
     for n in range(20):
         _curl(settings, f"todo.{domain}", "/api/todos", "--header", "Content-Type: application/json",
@@ -382,7 +381,7 @@ def run(api, settings: Settings, services: list[str], duration: int, repeats: in
     ]
     results = {}
     try:
-        with HostNginx({"bench-1k.html": one_kb, "bench-home.html": home}):
+        with HostNginx({"bench-1k.html": one_kb, "bench-home.html": home}, settings.secrets_dir / "tls"):
             by_name = {scenario.name: scenario for scenario in scenarios}
             for scenario in scenarios:
                 if scenario.name in results:
@@ -399,8 +398,8 @@ def run(api, settings: Settings, services: list[str], duration: int, repeats: in
                                          "tool": "openssl", "median_rps": sign, "min_rps": sign, "max_rps": sign,
                                          "p50_ms": None, "p99_ms": None, "ceiling": None, "non_2xx": 0}
     finally:
-        _docker_exec("wordpress", "www-data", "rm -f /var/www/html/bench-1k.html /var/www/html/bench-home.html")
-        _docker_exec("todo", "todo", TODO_CLEANUP)
+        _docker_exec(settings, "wordpress", "www-data", "rm -f /var/www/html/bench-1k.html /var/www/html/bench-home.html")
+        _docker_exec(settings, "todo", "todo", TODO_CLEANUP)
     for row in results.values():
         if row.get("pair_ratios"):
             # Measured in turns: the median of each turn's ratio.

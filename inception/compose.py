@@ -11,7 +11,9 @@ from .settings import ROOT, Settings
 
 COMPOSE_FILE = ROOT / "srcs" / "docker-compose.yml"
 BASE_IMAGE = "inception-base:trixie"
-IMAGE_TAG = "inception"
+# Developers may build a second set of images beside the user's (the tag
+# still is never `latest`).
+IMAGE_TAG = os.environ.get("INCEPTION_IMAGE_TAG", "inception")
 
 
 class DockerError(Exception):
@@ -73,6 +75,30 @@ def client():
     return api
 
 
-def project_containers(api, settings: Settings, all_: bool = True) -> list:
-    label = f"com.docker.compose.project={settings.project}"
-    return api.containers.list(all=all_, filters={"label": label})
+def container(api, settings: Settings, service: str):
+    """The container of a service of this project, or None."""
+    found = project_containers(api, settings, all_=True, service=service)
+    return found[0] if found else None
+
+
+def project_containers(api, settings: Settings, all_: bool = True, service: str | None = None) -> list:
+    labels = [f"com.docker.compose.project={settings.project}"]
+    if service:
+        labels.append(f"com.docker.compose.service={service}")
+    return api.containers.list(all=all_, filters={"label": labels})
+
+
+def exec_in(settings: Settings, service: str, command: list[str], *, user: str | None = None,
+            env: dict | None = None, stdin=None, stdout=None, input: bytes | None = None,
+            timeout: float | None = None) -> subprocess.CompletedProcess:
+    """Run a command in a service's running container (`docker exec`): the one
+    door through which the host reaches inside a container. Returns the
+    completed process (bytes); the caller decides what a failure means."""
+    cmd = ["docker", "exec"] + (["--interactive"] if stdin is not None or input is not None else [])
+    cmd += ["--user", user] if user else []
+    for key, value in (env or {}).items():
+        cmd += ["--env", f"{key}={value}"]
+    cmd += [settings.container_name(service), *command]
+    return subprocess.run(cmd, stdin=stdin, input=input,
+                          stdout=stdout if stdout is not None else subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=timeout, check=False)

@@ -59,6 +59,14 @@ class Settings:
     def project(self) -> str:
         return self.values["COMPOSE_PROJECT_NAME"]
 
+    @property
+    def secrets_dir(self) -> Path:
+        return Path(self.values["SECRETS_DIR"])
+
+    def container_name(self, service: str) -> str:
+        """The container of a service: its own name (42's rule), prefixed for a test instance."""
+        return self.values["CONTAINER_PREFIX"] + service
+
     def url(self, host: str | None = None, path: str = "/") -> str:
         host = host or self.domain
         port = int(self.values["HTTPS_PORT"])
@@ -106,6 +114,7 @@ def fill_defaults(values: dict) -> dict:
     default("DOMAIN_NAME", f"{login}.42.fr")
     default("DATA_DIR", f"/home/{login}/data")
     default("COMPOSE_PROJECT_NAME", "inception")
+    default("SECRETS_DIR", str(ROOT / "secrets"))
     default("BIND_ADDRESS", "0.0.0.0")
     default("HTTPS_PORT", "443")
     default("FTP_PORT", "21")
@@ -151,6 +160,10 @@ def validate(values: dict) -> list[str]:
           f"DOMAIN_NAME={domain!r} must be a lower-case host name, e.g. DOMAIN_NAME=jdoe.42.fr")
     check(os.path.isabs(values["DATA_DIR"]),
           f"DATA_DIR={values['DATA_DIR']!r} must be an absolute path, e.g. DATA_DIR=/home/jdoe/data")
+    check(os.path.isabs(values["SECRETS_DIR"]),
+          f"SECRETS_DIR={values['SECRETS_DIR']!r} must be an absolute path")
+    check(values["CONTAINER_PREFIX"] == "" or PROJECT_RE.match(values["CONTAINER_PREFIX"]) is not None,
+          f"CONTAINER_PREFIX={values['CONTAINER_PREFIX']!r} must be empty or lower-case letters, digits, - or _")
     check(PROJECT_RE.match(values["COMPOSE_PROJECT_NAME"]) is not None,
           f"COMPOSE_PROJECT_NAME={values['COMPOSE_PROJECT_NAME']!r} must be lower-case letters, digits, - or _")
     try:
@@ -241,3 +254,17 @@ def render_env(values: dict) -> str:
         else:
             lines.append(raw)
     return "\n".join(lines) + "\n"
+
+
+def add_missing_settings(env_file: Path) -> list[str]:
+    """Append the settings a newer .env.example has and this .env lacks (with
+    their defaults), so plain Compose commands see every one; return their names."""
+    present = parse_env_text(env_file.read_text(), str(env_file))
+    missing = [key for key in example_keys() if key not in present]
+    if not missing:
+        return []
+    values = fill_defaults({**{key: "" for key in example_keys()}, **present})
+    with open(env_file, "a") as handle:
+        handle.write("\n# Added by `invoke setup` (new settings).\n")
+        handle.writelines(f"{key}={values[key]}\n" for key in missing)
+    return missing

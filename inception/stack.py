@@ -229,13 +229,10 @@ def remove_data_dir(api, data_dir: Path, helper_image: str | None) -> None:
     shutil.rmtree(data_dir)
 
 
-def object_cache_summary(api) -> str:
+def object_cache_summary(api, settings: Settings) -> str:
     """One line on WordPress's Redis object cache, read from Redis itself."""
-    from docker.errors import NotFound
-
-    try:
-        redis = api.containers.get("redis")
-    except NotFound:
+    redis = compose.container(api, settings, "redis")
+    if redis is None:
         return "object cache: no redis container"
     if redis.status != "running":
         return f"object cache: redis is {redis.status}; WordPress serves pages without it"
@@ -253,3 +250,29 @@ def object_cache_summary(api) -> str:
     state = "connected" if clients > 0 else "no client connected yet"
     return (f"object cache: {state} ({clients} PHP worker connection(s)), {info.get('keys', '?')} keys, "
             f"hit ratio {ratio} ({hits} hits, {misses} misses)")
+
+
+def snapshot(api, settings: Settings) -> dict | None:
+    """Each running container of a stack: id, start time and restart count;
+    None when the stack is not running."""
+    running = compose.project_containers(api, settings, all_=False)
+    if not running:
+        return None
+    return {c.name: (c.id, c.attrs["State"]["StartedAt"], c.attrs["RestartCount"]) for c in running}
+
+
+def compare_snapshot(api, settings: Settings, before: dict | None) -> list[str]:
+    """What changed in a stack since `snapshot`: one sentence per container."""
+    if before is None:
+        return []
+    after = snapshot(api, settings) or {}
+    changes = []
+    for name, (cid, started, restarts) in before.items():
+        now = after.get(name)
+        if now is None:
+            changes.append(f"{name} is gone")
+        elif now[0] != cid:
+            changes.append(f"{name} was recreated")
+        elif now[1:] != (started, restarts):
+            changes.append(f"{name} was restarted")
+    return changes

@@ -87,8 +87,8 @@ def resolve_to_loopback(request):
 
 
 @pytest.fixture(scope="session")
-def ca_file():
-    return str(secrets.SECRETS_DIR / "tls" / "ca.crt")
+def ca_file(stack_up):
+    return str(stack_up.secrets_dir / "tls" / "ca.crt")
 
 
 def new_session(ca_file: str) -> requests.Session:
@@ -106,8 +106,13 @@ def http(stack_up, ca_file):
 
 
 @pytest.fixture(scope="session")
-def secret():
-    return secrets.read_secret
+def secret(stack_up):
+    return lambda name: secrets.read_secret(name, stack_up.secrets_dir)
+
+
+def service_container(docker_api, service: str):
+    """The running stack's container of a service (named with the instance's prefix)."""
+    return docker_api.containers.get(config.load().container_name(service))
 
 
 class WordPress:
@@ -159,7 +164,7 @@ def admin(wordpress, secret):
 def assert_internal_only(docker_api, name: str, network: str, port: int) -> None:
     """The service publishes nothing, sits on one internal network only, and
     nothing answers on its port at the host's loopback."""
-    container = docker_api.containers.get(name)
+    container = service_container(docker_api, name)
     published = [b for b in (container.attrs["NetworkSettings"]["Ports"] or {}).values() if b]
     assert not published, f"{name} publishes {published}"
     networks = list(container.attrs["NetworkSettings"]["Networks"])
@@ -177,7 +182,7 @@ def kill_main_process(docker_api, name):
     import os
     import signal
 
-    container = docker_api.containers.get(name)
+    container = service_container(docker_api, name)
     restarts, pid = container.attrs["RestartCount"], container.attrs["State"]["Pid"]
     os.kill(pid, signal.SIGKILL)
     return container, restarts, pid

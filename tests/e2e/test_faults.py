@@ -11,7 +11,7 @@ import pytest
 
 from inception import privileges
 
-from .conftest import kill_main_process, new_session, wait_restarted_and_healthy, wait_until
+from .conftest import service_container, kill_main_process, new_session, wait_restarted_and_healthy, wait_until
 
 pytestmark = [pytest.mark.disruptive, pytest.mark.fault]
 
@@ -116,8 +116,8 @@ def test_unreachable_database_gets_503_and_one_clear_log_line(docker_api, stack_
     """Not a crash: the database is stopped. Pages not in the micro-cache answer
     503 with Retry-After (WordPress's own page says 500), and the log says what
     to check."""
-    mariadb = docker_api.containers.get("mariadb")
-    wordpress = docker_api.containers.get("wordpress")
+    mariadb = service_container(docker_api, "mariadb")
+    wordpress = service_container(docker_api, "wordpress")
     since = int(time.time())
     mariadb.stop()
     try:

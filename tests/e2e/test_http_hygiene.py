@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from .conftest import wait_until
+from .conftest import service_container, wait_until
 
 
 def tls_socket(settings, ca_file, timeout=30):
@@ -117,7 +117,7 @@ def test_access_log_keeps_pages_and_failures_not_static_hits(stack_up, docker_ap
     denied = http.get(stack_up.url(path=f"/.htaccess?{marker}=denied"), timeout=30)
     assert (page.status_code, asset.status_code, svg.status_code) == (200, 200, 200), "fixtures not served"
     assert (missing.status_code, denied.status_code) == (404, 403), "failures not answered as such"
-    nginx = docker_api.containers.get("nginx")
+    nginx = service_container(docker_api, "nginx")
 
     def logged():
         lines = [line for line in nginx.logs(since=since).decode(errors="replace").splitlines() if marker in line]

@@ -67,10 +67,10 @@ def test_pid1_is_the_daemon(containers, service):
     assert name == DAEMONS[service], f"PID 1 of {service} is {name!r}, not {DAEMONS[service]!r}"
 
 
-def test_no_secret_value_leaks(docker_api, containers):
-    values = secrets.all_secret_values()
+def test_no_secret_value_leaks(docker_api, containers, stack_up):
+    values = secrets.all_secret_values(stack_up.secrets_dir)
     assert len(values) >= 8, f"expected every secret to exist, found {sorted(values)}"
-    places = {"the .env file": (ROOT / ".env").read_text()}
+    places = {"the .env file": stack_up.env_file.read_text()}
     for service, container in containers.items():
         places[f"docker inspect {service}"] = json.dumps(container.attrs)
         places[f"docker logs {service}"] = container.logs().decode(errors="replace")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import assert_internal_only, wait_until
+from .conftest import service_container, assert_internal_only, wait_until
 
 CASES = Path(__file__).parent / "php" / "object_cache_cases.php"
 CASE_NAMES = [
@@ -22,14 +22,14 @@ CASE_NAMES = [
 def redis_cli(docker_api, *args: str) -> str:
     """redis-cli inside the redis container, authenticated from its own secret."""
     command = 'REDISCLI_AUTH="$(</run/secrets/redis_password)" redis-cli --no-auth-warning "$@"'
-    result = docker_api.containers.get("redis").exec_run(["bash", "-c", command, "redis-cli", *args])
+    result = service_container(docker_api, "redis").exec_run(["bash", "-c", command, "redis-cli", *args])
     assert result.exit_code == 0, f"redis-cli {args}: {result.output.decode()}"
     return result.output.decode().strip()
 
 
 def questions(docker_api) -> int:
     """MariaDB's count of statements received, read over the socket."""
-    result = docker_api.containers.get("mariadb").exec_run(
+    result = service_container(docker_api, "mariadb").exec_run(
         ["mariadb", "-N", "-B", "-e", "SHOW GLOBAL STATUS LIKE 'Questions'"])
     return int(result.output.decode().split()[1])
 
@@ -49,7 +49,7 @@ def site_keys(docker_api, settings) -> list:
 
 @pytest.fixture(scope="module")
 def case_results(stack_up, docker_api):
-    container = docker_api.containers.get("wordpress")
+    container = service_container(docker_api, "wordpress")
     # The root filesystem is read-only: the code goes in as `php -r` text.
     code = CASES.read_text().removeprefix("<?php")
     result = container.exec_run(["php", "-r", code], user="www-data",
@@ -98,7 +98,7 @@ def test_edited_title_is_seen_at_once(wordpress, admin, http):
 
 
 def test_unauthenticated_and_wrong_password_clients_are_refused(docker_api, stack_up):
-    container = docker_api.containers.get("redis")
+    container = service_container(docker_api, "redis")
     anonymous = container.exec_run(["redis-cli", "-h", "127.0.0.1", "GET", "x"]).output.decode()
     assert "NOAUTH" in anonymous, f"an unauthenticated GET got: {anonymous!r}"
     wrong = container.exec_run(["redis-cli", "-h", "127.0.0.1", "--no-auth-warning", "-a", "wrong", "PING"])
@@ -111,8 +111,8 @@ def test_redis_is_not_reachable_from_the_host(docker_api, stack_up):
 
 @pytest.mark.disruptive
 def test_site_answers_while_redis_is_down_and_caching_resumes(http, stack_up, docker_api):
-    redis = docker_api.containers.get("redis")
-    wordpress = docker_api.containers.get("wordpress")
+    redis = service_container(docker_api, "redis")
+    wordpress = service_container(docker_api, "wordpress")
     since = int(time.time())
     redis.stop()
     try:

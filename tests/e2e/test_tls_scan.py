@@ -6,14 +6,11 @@ import sys
 
 import pytest
 
-from inception import secrets
 
-
-def sslyze(target, *args):
+def sslyze(ca, target, *args):
     # Certificates are checked against the project CA, as a client that
     # imported it does. vsftpd limits connections per address, so the FTPS
     # scan runs with sslyze's slow (fewer concurrent connections) mode.
-    ca = secrets.SECRETS_DIR / "tls" / "ca.crt"
     command = [sys.executable, "-m", "sslyze", "--mozilla_config=intermediate", "--resum",
                f"--certinfo_ca_file={ca}", *args, target]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
@@ -22,12 +19,12 @@ def sslyze(target, *args):
 
 @pytest.fixture(scope="module")
 def https_scan(stack_up):
-    return sslyze(f"{stack_up.domain}:{stack_up['HTTPS_PORT']}{{127.0.0.1}}")
+    return sslyze(stack_up.secrets_dir / "tls" / "ca.crt", f"{stack_up.domain}:{stack_up['HTTPS_PORT']}{{127.0.0.1}}")
 
 
 @pytest.fixture(scope="module")
 def ftps_scan(stack_up):
-    return sslyze(f"{stack_up.domain}:{stack_up['FTP_PORT']}{{127.0.0.1}}", "--starttls=ftp", "--slow_connection")
+    return sslyze(stack_up.secrets_dir / "tls" / "ca.crt", f"{stack_up.domain}:{stack_up['FTP_PORT']}{{127.0.0.1}}", "--starttls=ftp", "--slow_connection")
 
 
 @pytest.mark.parametrize("scan", ["https_scan", "ftps_scan"])

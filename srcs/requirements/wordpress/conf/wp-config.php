@@ -36,6 +36,11 @@ unset($inception_salt, $inception_key);
 $inception_port = getenv('HTTPS_PORT') ?: '443';
 define('WP_HOME', 'https://' . getenv('DOMAIN_NAME') . ($inception_port === '443' ? '' : ":$inception_port"));
 define('WP_SITEURL', WP_HOME);
+// nginx routes only DOMAIN_NAME here, but over HTTP/2 the host reaches PHP
+// without the published port: WordPress would then redirect to WP_HOME
+// forever whenever HTTPS_PORT is not 443 (a test instance, a second site).
+$_SERVER['HTTP_HOST'] = parse_url(WP_HOME, PHP_URL_HOST) . ($inception_port === '443' ? '' : ":$inception_port");
+$_SERVER['SERVER_PORT'] = $inception_port;
 unset($inception_port);
 define('FORCE_SSL_ADMIN', true);
 
