@@ -21,7 +21,7 @@ from inception import base as base_image
 from inception import bench as benchmark
 from inception import compose, secrets, settings as config, stack
 from inception import instance as test_instance
-from inception.compose import BASE_IMAGE, IMAGE_TAG
+from inception.compose import IMAGE_TAG
 
 EXPECTED_ERRORS = (
     config.SettingsError,
@@ -94,17 +94,19 @@ def image_exists(api, name: str) -> bool:
 @task(help={"force": "rebuild it even when it exists"})
 @friendly
 def base(c, force=False):
-    """Build the Debian 13 base image from the Debian archive (mmdebstrap)."""
+    """Build the base image (Debian DEBIAN_SUITE, minbase) from the Debian archive."""
+    settings = config.load(required=False)
     api = compose.client()
-    if image_exists(api, BASE_IMAGE) and not force:
-        say(f"base image {BASE_IMAGE} exists, skipping (--force rebuilds it)")
+    name = settings.base_image
+    if image_exists(api, name) and not force:
+        say(f"base image {name} exists, skipping (--force rebuilds it)")
         return
-    say(f"building {BASE_IMAGE} from the Debian archive")
+    say(f"building {name} from the Debian archive")
     started = time.monotonic()
-    method = base_image.build()
+    method = base_image.build(settings["DEBIAN_SUITE"])
     elapsed = time.monotonic() - started
     benchmark.record_timing("base_image_build_s", elapsed)
-    say(f"built {BASE_IMAGE} with {method} in {elapsed:.0f}s")
+    say(f"built {name} with {method} in {elapsed:.0f}s")
 
 
 def prepare_build_context(settings) -> None:
@@ -404,12 +406,15 @@ def clean(c, all=False, yes=False):
     for volume in api.volumes.list(filters={"label": f"com.docker.compose.project={settings.project}"}):
         volume.remove(force=True)
     say("volumes removed")
-    stack.remove_data_dir(api, settings.data_dir, BASE_IMAGE if image_exists(api, BASE_IMAGE) else None)
+    helper = next((image for image in api.images.list(name="inception-base") if image.tags), None)
+    stack.remove_data_dir(api, settings.data_dir, helper.tags[0] if helper else None)
     say(f"{settings.data_dir} removed")
     if keep_images:
         say("images kept: this instance shares them with your stack")
         return
-    for name in [f"{service}:{IMAGE_TAG}" for service in stack.services(settings)] + [BASE_IMAGE]:
+    # Every suite's base image, and a raw tree a failed build may have left.
+    bases = [tag for image in api.images.list(name="inception-base") for tag in image.tags]
+    for name in [f"{service}:{IMAGE_TAG}" for service in stack.services(settings)] + bases:
         if image_exists(api, name):
             api.images.remove(name, force=True)
     api.images.prune(filters={"dangling": True})

@@ -85,9 +85,10 @@ def create(settings: Settings, with_secrets: bool, output_dir: Path = BACKUP_DIR
     with tempfile.TemporaryDirectory(prefix="inception-backup-") as work:
         work = Path(work)
         say("dumping the MariaDB database (one consistent transaction)")
-        _exec_to_file(settings, "mariadb", ["mariadb-dump", "--protocol=socket", "--user=root", "--single-transaction",
-                                  "--routines", "--events", "--triggers", "--hex-blob",
-                                  "--databases", settings["MYSQL_DATABASE"]], work / "mariadb.sql")
+        # db-dump (in the mariadb image) logs in as root with the password
+        # from its secret file: root has no password-less socket login.
+        _exec_to_file(settings, "mariadb", ["db-dump", "--databases", settings["MYSQL_DATABASE"]],
+                      work / "mariadb.sql")
         say("archiving the WordPress files")
         _exec_to_file(settings, "wordpress", ["tar", "-C", "/var/www/html", "-cf", "-", "."], work / "wordpress.tar",
                       user="www-data")
@@ -128,7 +129,7 @@ def restore(settings: Settings, archive: Path, say=print) -> dict:
         _exec_from_file(settings, "wordpress", ["tar", "-C", "/var/www/html", "-xf", "-"], work / "wordpress.tar",
                         user="www-data")
         say("restoring the MariaDB database")
-        _exec_from_file(settings, "mariadb", ["mariadb", "--protocol=socket", "--user=root"], work / "mariadb.sql")
+        _exec_from_file(settings, "mariadb", ["db-restore"], work / "mariadb.sql")
         say("restoring the todos")
         count = _exec_from_file(settings, "todo", ["env", "MONGODB_PASSWORD_FILE=/run/todo-secrets/mongodb_password",
                                          "python3", "-c", RESTORE_TODOS], work / "todos.jsonl", user="todo")

@@ -1,26 +1,37 @@
-"""The base image: Debian 13 (trixie) minbase, from the Debian archive."""
+"""The base image: Debian minbase (13 "trixie" by default), from the Debian archive."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
+import sys
 import tempfile
 
-from .compose import BASE_IMAGE
 from .settings import ROOT
 
-# The imported Debian tree, before the project's shared files are added.
-RAW_IMAGE = BASE_IMAGE + "-raw"
 LAYER_CONTEXT = ROOT / "srcs" / "requirements" / "base"
-
-SUITE = "trixie"
 MIRROR = "http://deb.debian.org/debian"
-SOURCES = (
-    f"deb {MIRROR} {SUITE} main",
-    f"deb {MIRROR} {SUITE}-updates main",
-    f"deb http://deb.debian.org/debian-security {SUITE}-security main",
-)
+
+
+def base_image(suite: str) -> str:
+    return f"inception-base:{suite}"
+
+
+def raw_image(suite: str) -> str:
+    """The imported Debian tree, before the project's shared files are added."""
+    return base_image(suite) + "-raw"
+
+
+def sources(suite: str) -> tuple[str, ...]:
+    return (
+        f"deb {MIRROR} {suite} main",
+        f"deb {MIRROR} {suite}-updates main",
+        f"deb http://deb.debian.org/debian-security {suite}-security main",
+    )
+
+
 # Kept in the image (mmdebstrap writes them to /etc/dpkg and /etc/apt), so
 # every later `apt-get install` skips documentation and recommends too.
 DPKG_OPTIONS = (
@@ -31,90 +42,145 @@ DPKG_OPTIONS = (
     "path-exclude=/usr/share/info/*",
 )
 APT_OPTIONS = (
-    'APT::Install-Recommends "false"',
-    'APT::Install-Suggests "false"',
-    # As in Debian's official images: no downloaded .deb left in a layer.
-    'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb'
-    ' /var/cache/apt/*.bin || true"; }',
-    'APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb'
-    ' /var/cache/apt/*.bin || true"; }',
+    'APT::Install-Recommends "false";',
+    'APT::Install-Suggests "false";',
 )
+# As in Debian's official images: no downloaded .deb left in a layer. These run
+# a shell, so they are written into the finished tree by a hook: mmdebstrap
+# 1.5 applies --aptopt to its first `apt-get update` too, inside a root that
+# has no /bin/sh yet, and that update then fails.
+APT_CLEAN_HOOKS = (
+    'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb'
+    ' /var/cache/apt/*.bin || true"; };',
+    'APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb'
+    ' /var/cache/apt/*.bin || true"; };',
+)
+APT_CONF = "/etc/apt/apt.conf.d/90inception"
 IMPORT_CHANGES = ("ENV LANG=C.UTF-8", 'CMD ["bash"]')
+# Lines of apt's and mmdebstrap's output that say what failed.
+ERROR_LINE = re.compile(r"^(?:E:|Err:|W: Failed|mmdebstrap: error|.*\b(?:error|failed)\b)", re.I)
 
 
 class BaseError(Exception):
     pass
 
 
-def mmdebstrap_command() -> list[str]:
-    cmd = ["mmdebstrap", "--variant=minbase", "--format=tar", "--quiet"]
+def mmdebstrap_command(suite: str) -> list[str]:
+    cmd = ["mmdebstrap", "--variant=minbase", "--format=tar"]
     cmd += [f"--dpkgopt={opt}" for opt in DPKG_OPTIONS]
     cmd += [f"--aptopt={opt}" for opt in APT_OPTIONS]
+    conf = "\n".join(APT_CLEAN_HOOKS)
+    cmd += [f"--customize-hook=printf '%s\\n' '{conf}' > \"$1\"{APT_CONF}"]
     # No apt lists or caches in the image; each Dockerfile runs apt-get update.
     cmd += ["--customize-hook=rm -rf \"$1\"/var/lib/apt/lists/* \"$1\"/var/cache/apt/*"]
-    return cmd + [SUITE, "-", *SOURCES]
+    return cmd + [suite, "-", *sources(suite)]
 
 
-def import_command() -> list[str]:
+def import_command(suite: str, source: str = "-") -> list[str]:
     cmd = ["docker", "import"]
     for change in IMPORT_CHANGES:
         cmd += ["--change", change]
-    return cmd + ["-", RAW_IMAGE]
+    return cmd + [source, raw_image(suite)]
 
 
-def build_with_mmdebstrap() -> None:
-    bootstrap = subprocess.Popen(mmdebstrap_command(), stdout=subprocess.PIPE)
-    importer = subprocess.run(import_command(), stdin=bootstrap.stdout, capture_output=True, text=True)
-    bootstrap.stdout.close()
-    if bootstrap.wait() != 0:
-        raise BaseError("mmdebstrap failed (see above); check that deb.debian.org is reachable over HTTP")
-    if importer.returncode != 0:
-        raise BaseError(f"docker import failed: {importer.stderr.strip()}")
+def failure_lines(output: str, keep: int = 12) -> str:
+    """The lines of a tool's output that name the failure (or its last lines)."""
+    lines = [line.rstrip() for line in output.splitlines() if line.strip()]
+    errors = [line for line in lines if ERROR_LINE.match(line)]
+    return "\n  ".join((errors or lines)[-keep:]) or "(no output)"
 
 
-def build_with_debootstrap() -> None:
+def run_showing(cmd: list[str], progress: str = "", **kwargs) -> tuple[int, str]:
+    """Run a command with its stderr kept for the error message; the lines that
+    start with `progress` are shown as they come."""
+    process = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, errors="replace", **kwargs)
+    kept = []
+    for line in process.stderr:
+        if line.startswith(progress):
+            sys.stderr.write(line)
+        kept.append(line)
+    return process.wait(), "".join(kept)
+
+
+def _import_tree(suite: str, tarball: str) -> None:
+    imported = subprocess.run(import_command(suite, tarball), capture_output=True, text=True)
+    if imported.returncode != 0:
+        raise BaseError(f"docker import failed: {imported.stderr.strip()}")
+
+
+def build_with_mmdebstrap(suite: str) -> None:
+    # The tree goes to a file first: a failed bootstrap then imports nothing
+    # (importing its empty stream left a 0-byte image behind).
+    with tempfile.TemporaryDirectory(prefix="inception-base-") as work:
+        tarball = os.path.join(work, "rootfs.tar")
+        with open(tarball, "wb") as out:
+            code, output = run_showing(mmdebstrap_command(suite), progress="I: ", stdout=out)
+        if code != 0:
+            raise BaseError(f"mmdebstrap could not build Debian {suite}:\n  {failure_lines(output)}\n"
+                            f"Fix what those lines name (network: check that {MIRROR} answers over HTTP; "
+                            f"as a non-root user: install uidmap), then run `invoke base` again.")
+        _import_tree(suite, tarball)
+
+
+def build_with_debootstrap(suite: str) -> None:
     if os.geteuid() != 0:
         raise BaseError("debootstrap needs root; run `sudo invoke base`, or install mmdebstrap")
-    with tempfile.TemporaryDirectory(prefix="inception-base-") as root:
-        subprocess.run(["debootstrap", "--variant=minbase", SUITE, root, MIRROR], check=True)
-        with open(os.path.join(root, "etc/apt/sources.list"), "w") as sources:
-            sources.write("\n".join(SOURCES) + "\n")
-        tar = subprocess.Popen(["tar", "-C", root, "-c", "."], stdout=subprocess.PIPE)
-        importer = subprocess.run(import_command(), stdin=tar.stdout, capture_output=True, text=True)
-        tar.stdout.close()
-        if tar.wait() != 0 or importer.returncode != 0:
-            raise BaseError(f"importing the debootstrap tree failed: {importer.stderr.strip()}")
+    with tempfile.TemporaryDirectory(prefix="inception-base-") as work:
+        root = os.path.join(work, "root")
+        code, output = run_showing(["debootstrap", "--variant=minbase", suite, root, MIRROR],
+                                   progress="I: ", stdout=subprocess.DEVNULL)
+        if code != 0:
+            raise BaseError(f"debootstrap could not build Debian {suite}:\n  {failure_lines(output)}")
+        with open(os.path.join(root, "etc/apt/sources.list"), "w") as listing:
+            listing.write("\n".join(sources(suite)) + "\n")
+        with open(os.path.join(root, APT_CONF.lstrip("/")), "w") as conf:
+            conf.write("\n".join(APT_OPTIONS + APT_CLEAN_HOOKS) + "\n")
+        with open(os.path.join(root, "etc/dpkg/dpkg.cfg.d/90inception"), "w") as conf:
+            conf.write("\n".join(DPKG_OPTIONS) + "\n")
+        for cache in ("var/lib/apt/lists", "var/cache/apt"):
+            shutil.rmtree(os.path.join(root, cache), ignore_errors=True)
+        tarball = os.path.join(work, "rootfs.tar")
+        subprocess.run(["tar", "-C", root, "-cf", tarball, "."], check=True)
+        _import_tree(suite, tarball)
 
 
-def build_by_pulling() -> None:
-    pulled = subprocess.run(["docker", "pull", "debian:trixie-slim"], check=False)
-    if pulled.returncode != 0:
+def build_by_pulling(suite: str) -> None:
+    code, output = run_showing(["docker", "pull", f"debian:{suite}-slim"], stdout=subprocess.DEVNULL)
+    if code != 0:
         raise BaseError(
-            "cannot build the base image: install mmdebstrap (apt-get install mmdebstrap) "
-            "so it can be built from the Debian archive"
-        )
-    subprocess.run(["docker", "tag", "debian:trixie-slim", RAW_IMAGE], check=True)
+            f"cannot build the base image: no mmdebstrap or debootstrap here, and pulling "
+            f"debian:{suite}-slim failed ({failure_lines(output, 3)}). Install mmdebstrap "
+            f"(apt-get install mmdebstrap) so it is built from the Debian archive.")
+    subprocess.run(["docker", "tag", f"debian:{suite}-slim", raw_image(suite)], check=True)
 
 
-def add_shared_layer() -> None:
+def add_shared_layer(suite: str) -> None:
     """Add the entrypoints' shared helpers on top of the raw tree."""
-    built = subprocess.run(["docker", "build", "--quiet", "--build-arg", f"RAW_IMAGE={RAW_IMAGE}",
-                            "--tag", BASE_IMAGE, str(LAYER_CONTEXT)], capture_output=True, text=True)
+    built = subprocess.run(["docker", "build", "--quiet", "--build-arg", f"RAW_IMAGE={raw_image(suite)}",
+                            "--tag", base_image(suite), str(LAYER_CONTEXT)], capture_output=True, text=True)
     if built.returncode != 0:
-        raise BaseError(f"adding the shared layer failed: {built.stderr.strip()[-500:]}")
-    subprocess.run(["docker", "rmi", RAW_IMAGE], capture_output=True, check=False)
+        raise BaseError(f"adding the shared layer failed:\n  {failure_lines(built.stderr)}")
 
 
-def build() -> str:
+METHODS = {"mmdebstrap": build_with_mmdebstrap, "debootstrap": build_with_debootstrap,
+           "pull": build_by_pulling}
+
+
+def choose_method(path: str | None = None) -> str:
+    """mmdebstrap when installed, else debootstrap, else pulling Debian's image."""
+    for tool in ("mmdebstrap", "debootstrap"):
+        if shutil.which(tool, path=path):
+            return tool
+    return "pull"
+
+
+def build(suite: str) -> str:
     """Build and tag the base image; return which method made it."""
-    if shutil.which("mmdebstrap"):
-        build_with_mmdebstrap()
-        method = "mmdebstrap"
-    elif shutil.which("debootstrap"):
-        build_with_debootstrap()
-        method = "debootstrap"
-    else:
-        build_by_pulling()
-        method = "docker pull debian:trixie-slim"
-    add_shared_layer()
+    method = choose_method()
+    try:
+        METHODS[method](suite)
+        add_shared_layer(suite)
+    finally:
+        # Never leave the intermediate tree tagged, whether the build worked or not.
+        subprocess.run(["docker", "rmi", raw_image(suite)], capture_output=True, check=False)
     return method

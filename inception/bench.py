@@ -317,11 +317,11 @@ def idle_memory(api, settings: Settings) -> dict:
 
 
 def footprint(api, settings: Settings, services: list[str]) -> dict:
-    from .compose import BASE_IMAGE, IMAGE_TAG
+    from .compose import IMAGE_TAG
 
     images = {name: round(api.images.get(f"{name}:{IMAGE_TAG}").attrs["Size"] / 2**20, 1) for name in services}
-    images["inception-base"] = round(api.images.get(BASE_IMAGE).attrs["Size"] / 2**20, 1)
-    save = subprocess.Popen(["docker", "save", BASE_IMAGE], stdout=subprocess.PIPE)
+    images["inception-base"] = round(api.images.get(settings.base_image).attrs["Size"] / 2**20, 1)
+    save = subprocess.Popen(["docker", "save", settings.base_image], stdout=subprocess.PIPE)
     gz = subprocess.run(["gzip", "-9", "-c"], stdin=save.stdout, capture_output=True)
     save.wait()
     memory = idle_memory(api, settings)

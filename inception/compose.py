@@ -10,7 +10,6 @@ from functools import lru_cache
 from .settings import ROOT, Settings
 
 COMPOSE_FILE = ROOT / "srcs" / "docker-compose.yml"
-BASE_IMAGE = "inception-base:trixie"
 # Developers may build a second set of images beside the user's (the tag
 # still is never `latest`).
 IMAGE_TAG = os.environ.get("INCEPTION_IMAGE_TAG", "inception")
@@ -54,7 +53,6 @@ def compose_env(settings: Settings) -> dict:
     """The process environment for compose: our resolved settings win over the shell."""
     env = dict(os.environ)
     env.update(settings.values)
-    env["BASE_IMAGE"] = BASE_IMAGE
     env["IMAGE_TAG"] = IMAGE_TAG
     # Compose 1.29 builds through the docker CLI too, so both versions see the same context.
     env.setdefault("COMPOSE_DOCKER_CLI_BUILD", "1")

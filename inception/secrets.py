@@ -27,6 +27,8 @@ PASSWORDS = (
     "ftp_password",
     "redis_password",
     "mongodb_password",
+    # Signs the todo app's session cookies (HMAC key, not a password).
+    "todo_session_key",
 )
 
 CA_DAYS = 3650

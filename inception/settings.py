@@ -27,6 +27,10 @@ WP_NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,60}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PROJECT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
+# Debian releases the images can be built on: the current stable (default)
+# and the one before it (42's subject asks for the penultimate stable).
+SUITES = ("trixie", "bookworm")
+
 # Subdomains nginx serves; the server certificate covers each of them.
 SUBDOMAINS = ("adminer", "static", "todo")
 
@@ -58,6 +62,10 @@ class Settings:
     @property
     def project(self) -> str:
         return self.values["COMPOSE_PROJECT_NAME"]
+
+    @property
+    def base_image(self) -> str:
+        return f"inception-base:{self.values['DEBIAN_SUITE']}"
 
     @property
     def secrets_dir(self) -> Path:
@@ -115,6 +123,7 @@ def fill_defaults(values: dict) -> dict:
     default("DATA_DIR", f"/home/{login}/data")
     default("COMPOSE_PROJECT_NAME", "inception")
     default("SECRETS_DIR", str(ROOT / "secrets"))
+    default("DEBIAN_SUITE", "trixie")
     default("BIND_ADDRESS", "0.0.0.0")
     default("HTTPS_PORT", "443")
     default("FTP_PORT", "21")
@@ -160,6 +169,8 @@ def validate(values: dict) -> list[str]:
           f"DOMAIN_NAME={domain!r} must be a lower-case host name, e.g. DOMAIN_NAME=jdoe.42.fr")
     check(os.path.isabs(values["DATA_DIR"]),
           f"DATA_DIR={values['DATA_DIR']!r} must be an absolute path, e.g. DATA_DIR=/home/jdoe/data")
+    check(values["DEBIAN_SUITE"] in SUITES,
+          f"DEBIAN_SUITE={values['DEBIAN_SUITE']!r} must be one of {', '.join(SUITES)}")
     check(os.path.isabs(values["SECRETS_DIR"]),
           f"SECRETS_DIR={values['SECRETS_DIR']!r} must be an absolute path")
     check(values["CONTAINER_PREFIX"] == "" or PROJECT_RE.match(values["CONTAINER_PREFIX"]) is not None,

@@ -28,9 +28,11 @@ def redis_cli(docker_api, *args: str) -> str:
 
 
 def questions(docker_api) -> int:
-    """MariaDB's count of statements received, read over the socket."""
+    """MariaDB's count of statements received, read as root (db-sql logs in
+    with the password from the container's secret)."""
     result = service_container(docker_api, "mariadb").exec_run(
-        ["mariadb", "-N", "-B", "-e", "SHOW GLOBAL STATUS LIKE 'Questions'"])
+        ["db-sql", "-N", "-B", "-e", "SHOW GLOBAL STATUS LIKE 'Questions'"])
+    assert result.exit_code == 0, f"db-sql SHOW GLOBAL STATUS: {result.output.decode()}"
     return int(result.output.decode().split()[1])
 
 

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# A query as the healthcheck account, which can connect and do nothing else
+# (root needs its password). Its option file is in the data folder, which only
+# mysql can read, so the check runs as mysql, as the official image's does.
+set -Eeuo pipefail
+if ((EUID == 0)); then
+	exec setpriv --reuid=mysql --regid=mysql --init-groups "$0" "$@"
+fi
+[[ "$(mariadb --defaults-extra-file=/var/lib/mysql/data/.my-healthcheck.cnf --batch --skip-column-names \
+	--execute='SELECT 1')" == 1 ]]
