@@ -21,6 +21,7 @@ from inception import base as base_image
 from inception import bench as benchmark
 from inception import compose, secrets, settings as config, stack
 from inception import instance as test_instance
+from inception import lab as labs
 from inception.compose import IMAGE_TAG
 
 EXPECTED_ERRORS = (
@@ -31,6 +32,7 @@ EXPECTED_ERRORS = (
     base_image.BaseError,
     backups.BackupError,
     test_instance.InstanceError,
+    labs.LabError,
     benchmark.BenchError,
 )
 
@@ -421,4 +423,28 @@ def clean(c, all=False, yes=False):
     say("images removed")
 
 
-namespace = Collection(setup, base, build, up, down, status, logs, hosts, backup, restore, test, bench, clean)
+# ---------------------------------------------------------------- lab
+
+
+@task(positional=["action"], help={"action": "up or down",
+                                   "nodes": "with up: how many nodes (Docker-in-Docker containers)"})
+@friendly
+def lab(c, action, nodes=3):
+    """`lab up [--nodes N]`: a local N-node Docker Swarm (Debian 13's engine); `lab down` removes it."""
+    settings = config.load(required=False)
+    api = compose.client()
+    if action == "down":
+        labs.down(api, settings, say=say)
+        say("lab removed")
+        return
+    if action != "up":
+        raise Exit(f"error: unknown lab action {action!r}; use `invoke lab up [--nodes N]` or `invoke lab down`", code=1)
+    if not image_exists(api, f"inception-base:{labs.NODE_SUITE}"):
+        say(f"the lab nodes run on inception-base:{labs.NODE_SUITE}; building it first")
+        base_image.build(labs.NODE_SUITE)
+    host = labs.up(api, settings, int(nodes), say=say)
+    say(f"lab of {nodes} node(s) ready; point the Docker CLI (and `invoke deploy`) at its manager with:")
+    print(f"export DOCKER_HOST={host}")
+
+
+namespace = Collection(setup, base, build, up, down, status, logs, hosts, backup, restore, test, bench, clean, lab)

@@ -1,0 +1,177 @@
+"""`invoke lab`: a local multi-node Docker Swarm made of Docker-in-Docker
+nodes on this one machine, for trying `invoke deploy` and for CI's Debian 13
+host generation (Docker 26, Compose v2, buildx).
+
+Each node is a container named `<COMPOSE_PROJECT_NAME>-lab-<i>` running
+Debian 13's own engine from the project's base image. The host's Docker CLI
+reaches the first node (the swarm manager) through a unix socket under
+`.lab/` (owner-only), never through a TCP port.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+from . import compose
+from .settings import ROOT, Settings
+
+NODE_CONTEXT = ROOT / "srcs" / "lab" / "node"
+LAB_DIR = ROOT / ".lab"
+# The suite the nodes run: Debian 13's engine generation, whatever DEBIAN_SUITE
+# the stack's images use.
+NODE_SUITE = "trixie"
+# Every capability but CAP_SYS_RESOURCE, which this kind of host's bounding
+# set lacks (so --privileged cannot start here); with seccomp, AppArmor and
+# the /proc and /sys masks lifted, that is what an engine inside needs.
+# (BPF, PERFMON and CHECKPOINT_RESTORE are left out: Docker 20.10 does not
+# know them, and a node's engine does not use them.)
+CAPABILITIES = (
+    "AUDIT_CONTROL", "AUDIT_READ", "AUDIT_WRITE", "BLOCK_SUSPEND", "CHOWN",
+    "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "IPC_LOCK", "IPC_OWNER", "KILL", "LEASE",
+    "LINUX_IMMUTABLE", "MAC_ADMIN", "MAC_OVERRIDE", "MKNOD", "NET_ADMIN", "NET_BIND_SERVICE",
+    "NET_BROADCAST", "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_ADMIN",
+    "SYS_BOOT", "SYS_CHROOT", "SYS_MODULE", "SYS_NICE", "SYS_PACCT", "SYS_PTRACE", "SYS_RAWIO",
+    "SYS_TIME", "SYS_TTY_CONFIG", "SYSLOG", "WAKE_ALARM",
+)
+SECURITY_OPTS = ("seccomp=unconfined", "apparmor=unconfined", "systempaths=unconfined")
+
+
+class LabError(Exception):
+    pass
+
+
+def node_image() -> str:
+    return f"inception-lab-node:{compose.IMAGE_TAG}"
+
+
+def node_name(settings: Settings, index: int) -> str:
+    return f"{settings.project}-lab-{index}"
+
+
+def network_name(settings: Settings) -> str:
+    return f"{settings.project}-lab"
+
+
+def socket_dir(settings: Settings) -> Path:
+    return LAB_DIR / settings.project
+
+
+def docker_host(settings: Settings) -> str:
+    return f"unix://{socket_dir(settings) / 'docker.sock'}"
+
+
+def labels(settings: Settings) -> dict:
+    return {"org.inception.lab": settings.project}
+
+
+def build_node_image(settings: Settings) -> None:
+    built = subprocess.run(["docker", "build", "--quiet", "--build-arg", f"BASE_IMAGE=inception-base:{NODE_SUITE}",
+                            "--tag", node_image(), str(NODE_CONTEXT)], capture_output=True, text=True)
+    if built.returncode != 0:
+        raise LabError(f"building the lab node image failed:\n{built.stderr.strip()[-1500:]}")
+
+
+def node_exec(api, name: str, command: list[str], **kwargs) -> tuple[int, str]:
+    result = api.containers.get(name).exec_run(command, **kwargs)
+    return result.exit_code, result.output.decode(errors="replace")
+
+
+def wait_engine(api, name: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        container = api.containers.get(name)
+        if container.status != "running":
+            raise LabError(f"lab node {name} stopped: {container.logs(tail=30).decode(errors='replace')}")
+        code, _ = node_exec(api, name, ["docker", "version", "--format", "{{.Server.Version}}"])
+        if code == 0:
+            return
+        time.sleep(1)
+    raise LabError(f"the engine in {name} did not start within {timeout:.0f}s: "
+                   f"{api.containers.get(name).logs(tail=30).decode(errors='replace')}")
+
+
+def start_node(api, settings: Settings, index: int, build_ca: str | None) -> None:
+    name = node_name(settings, index)
+    volumes = {f"{name}-docker": {"bind": "/var/lib/docker", "mode": "rw"},
+               str(ROOT): {"bind": "/src", "mode": "ro"}}
+    if index == 1:
+        volumes[str(socket_dir(settings))] = {"bind": "/run/lab", "mode": "rw"}
+    if build_ca:
+        volumes[build_ca] = {"bind": "/etc/inception/build-ca.pem", "mode": "ro"}
+    # The docker CLI, not the SDK: `systempaths=unconfined` (no masked /proc
+    # and /sys paths) exists only as a CLI option.
+    cmd = ["docker", "run", "--detach", "--name", name, "--hostname", name, "--network", network_name(settings),
+           "--restart", "unless-stopped", "--device-cgroup-rule", "a *:* rwm", "--tmpfs", "/run", "--tmpfs", "/tmp"]
+    cmd += [f"--label={key}={value}" for key, value in labels(settings).items()]
+    cmd += [f"--cap-add={cap}" for cap in CAPABILITIES]
+    cmd += [f"--security-opt={opt}" for opt in SECURITY_OPTS]
+    for source, target in volumes.items():
+        cmd += ["--volume", f"{source}:{target['bind']}:{target['mode']}"]
+    started = subprocess.run(cmd + [node_image()], capture_output=True, text=True)
+    if started.returncode != 0:
+        raise LabError(f"the engine refused to start lab node {name}: {started.stderr.strip()}")
+
+
+def up(api, settings: Settings, nodes: int, say=print) -> str:
+    """Start `nodes` nodes (those already running are kept) and form the swarm."""
+    if nodes < 1:
+        raise LabError("a lab needs at least one node (--nodes 1 or more)")
+    say(f"building the lab node image {node_image()} (Debian 13's Docker engine)")
+    build_node_image(settings)
+    if not api.networks.list(names=[network_name(settings)]):
+        api.networks.create(network_name(settings), driver="bridge", labels=labels(settings))
+    socket_dir(settings).mkdir(parents=True, exist_ok=True, mode=0o700)
+    existing = {c.name for c in api.containers.list(all=True, filters={"label": "org.inception.lab"})}
+    build_ca = settings["BUILD_CA_BUNDLE"] or None
+    for index in range(1, nodes + 1):
+        name = node_name(settings, index)
+        if name not in existing:
+            say(f"starting lab node {name}")
+            start_node(api, settings, index, build_ca)
+    for index in range(1, nodes + 1):
+        wait_engine(api, node_name(settings, index))
+    form_swarm(api, settings, nodes, say)
+    return docker_host(settings)
+
+
+def node_address(api, settings: Settings, name: str) -> str:
+    container = api.containers.get(name)
+    return container.attrs["NetworkSettings"]["Networks"][network_name(settings)]["IPAddress"]
+
+
+def form_swarm(api, settings: Settings, nodes: int, say=print) -> None:
+    manager = node_name(settings, 1)
+    code, state = node_exec(api, manager, ["docker", "info", "--format", "{{.Swarm.LocalNodeState}}"])
+    if state.strip() != "active":
+        say(f"initialising the swarm on {manager}")
+        code, out = node_exec(api, manager, ["docker", "swarm", "init",
+                                             "--advertise-addr", node_address(api, settings, manager)])
+        if code != 0:
+            raise LabError(f"docker swarm init failed on {manager}: {out.strip()}")
+    _, token = node_exec(api, manager, ["docker", "swarm", "join-token", "--quiet", "worker"])
+    for index in range(2, nodes + 1):
+        name = node_name(settings, index)
+        _, state = node_exec(api, name, ["docker", "info", "--format", "{{.Swarm.LocalNodeState}}"])
+        if state.strip() == "active":
+            continue
+        say(f"joining {name} to the swarm")
+        code, out = node_exec(api, name, ["docker", "swarm", "join", "--token", token.strip(),
+                                          f"{node_address(api, settings, manager)}:2377"])
+        if code != 0:
+            raise LabError(f"{name} could not join the swarm: {out.strip()}")
+
+
+def down(api, settings: Settings, say=print) -> None:
+    """Remove every node, its engine's volume and the lab network."""
+    for container in api.containers.list(all=True, filters={"label": f"org.inception.lab={settings.project}"}):
+        say(f"removing lab node {container.name}")
+        container.remove(force=True, v=True)
+        for volume in api.volumes.list(filters={"name": f"{container.name}-docker"}):
+            volume.remove(force=True)
+    for network in api.networks.list(names=[network_name(settings)]):
+        network.remove()
+    (socket_dir(settings) / "docker.sock").unlink(missing_ok=True)
+    if socket_dir(settings).exists():
+        socket_dir(settings).rmdir()
