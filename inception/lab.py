@@ -103,7 +103,7 @@ def start_node(api, settings: Settings, index: int, build_ca: str | None) -> Non
     # The docker CLI, not the SDK: `systempaths=unconfined` (no masked /proc
     # and /sys paths) exists only as a CLI option.
     cmd = ["docker", "run", "--detach", "--name", name, "--hostname", name, "--network", network_name(settings),
-           "--restart", "unless-stopped", "--device-cgroup-rule", "a *:* rwm", "--tmpfs", "/run", "--tmpfs", "/tmp"]
+           "--restart", "unless-stopped", "--device-cgroup-rule", "a *:* rwm", "--tmpfs", "/run", "--tmpfs", "/tmp:exec"]
     cmd += [f"--label={key}={value}" for key, value in labels(settings).items()]
     cmd += [f"--cap-add={cap}" for cap in CAPABILITIES]
     cmd += [f"--security-opt={opt}" for opt in SECURITY_OPTS]
