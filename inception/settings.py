@@ -123,6 +123,7 @@ def fill_defaults(values: dict) -> dict:
     default("DATA_DIR", f"/home/{login}/data")
     default("COMPOSE_PROJECT_NAME", "inception")
     default("SECRETS_DIR", str(ROOT / "secrets"))
+    default("COMPOSE_FILE", str(ROOT / "srcs" / "docker-compose.yml"))
     default("DEBIAN_SUITE", "trixie")
     default("BIND_ADDRESS", "0.0.0.0")
     default("HTTPS_PORT", "443")
