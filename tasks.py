@@ -23,18 +23,8 @@ from inception import compose, secrets, settings as config, stack
 from inception import instance as test_instance
 from inception import lab as labs
 from inception.compose import IMAGE_TAG
+from inception.errors import InceptionError
 
-EXPECTED_ERRORS = (
-    config.SettingsError,
-    secrets.SecretsError,
-    compose.DockerError,
-    stack.StackError,
-    base_image.BaseError,
-    backups.BackupError,
-    test_instance.InstanceError,
-    labs.LabError,
-    benchmark.BenchError,
-)
 
 
 def friendly(body):
@@ -44,7 +34,7 @@ def friendly(body):
     def wrapper(*args, **kwargs):
         try:
             return body(*args, **kwargs)
-        except EXPECTED_ERRORS as exc:
+        except InceptionError as exc:
             raise Exit(f"error: {exc}", code=1) from None
         except KeyboardInterrupt:
             raise Exit("interrupted", code=130) from None

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 
+from .errors import InceptionError
 from .settings import ROOT
 
 LAYER_CONTEXT = ROOT / "srcs" / "requirements" / "base"
@@ -61,7 +62,7 @@ IMPORT_CHANGES = ("ENV LANG=C.UTF-8", 'CMD ["bash"]')
 ERROR_LINE = re.compile(r"^(?:E:|Err:|W: Failed|mmdebstrap: error|.*\b(?:error|failed)\b)", re.I)
 
 
-class BaseError(Exception):
+class BaseError(InceptionError):
     pass
 
 

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from functools import lru_cache
 
+from .errors import InceptionError
 from .settings import ROOT, Settings
 
 COMPOSE_FILE = ROOT / "srcs" / "docker-compose.yml"
@@ -15,7 +16,7 @@ COMPOSE_FILE = ROOT / "srcs" / "docker-compose.yml"
 IMAGE_TAG = os.environ.get("INCEPTION_IMAGE_TAG", "inception")
 
 
-class DockerError(Exception):
+class DockerError(InceptionError):
     pass
 
 

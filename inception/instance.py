@@ -18,6 +18,7 @@ from pathlib import Path
 
 from . import settings as config
 
+from .errors import InceptionError
 # Consecutive ports an instance needs: HTTPS, FTP, then the passive range.
 PASSIVE_PORTS = 10
 PORT_BLOCK = 2 + PASSIVE_PORTS
@@ -26,7 +27,7 @@ PORT_BLOCK = 2 + PASSIVE_PORTS
 PORT_SEARCH = (20000, 32000)
 
 
-class InstanceError(Exception):
+class InstanceError(InceptionError):
     pass
 
 

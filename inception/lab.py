@@ -16,6 +16,7 @@ from pathlib import Path
 
 from . import compose
 from .settings import ROOT, Settings
+from .errors import InceptionError
 
 NODE_CONTEXT = ROOT / "srcs" / "lab" / "node"
 LAB_DIR = ROOT / ".lab"
@@ -38,7 +39,7 @@ CAPABILITIES = (
 SECURITY_OPTS = ("seccomp=unconfined", "apparmor=unconfined", "systempaths=unconfined")
 
 
-class LabError(Exception):
+class LabError(InceptionError):
     pass
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from .errors import InceptionError
+
 ROOT = Path(__file__).resolve().parent.parent
 ENV_EXAMPLE = ROOT / ".env.example"
 
@@ -35,7 +37,7 @@ SUITES = ("trixie", "bookworm")
 SUBDOMAINS = ("adminer", "static", "todo")
 
 
-class SettingsError(Exception):
+class SettingsError(InceptionError):
     """A setting is missing or wrong; the message says which and what to do."""
 
 

@@ -12,11 +12,12 @@ from pathlib import Path
 
 from . import compose
 from .settings import Settings
+from .errors import InceptionError
 
 DATA_SUBDIRS = ("mariadb", "wordpress", "mongodb")
 
 
-class StackError(Exception):
+class StackError(InceptionError):
     pass
 
 
@@ -236,13 +237,12 @@ def object_cache_summary(api, settings: Settings) -> str:
         return "object cache: no redis container"
     if redis.status != "running":
         return f"object cache: redis is {redis.status}; WordPress serves pages without it"
-    script = ('export REDISCLI_AUTH="$(</run/secrets/redis_password)"; '
-              'redis-cli --no-auth-warning INFO stats; redis-cli --no-auth-warning INFO clients; '
-              'echo "keys:$(redis-cli --no-auth-warning DBSIZE)"')
-    result = redis.exec_run(["bash", "-c", script])
-    if result.exit_code != 0:
-        return f"object cache: cannot query redis ({result.output.decode(errors='replace').strip()[:120]})"
-    info = dict(line.split(":", 1) for line in result.output.decode().split() if ":" in line)
+    # cache-stats (in the redis image) logs in as Redis's maintenance user,
+    # which reads counters and no key.
+    result = compose.exec_in(settings, "redis", ["cache-stats"], timeout=30)
+    if result.returncode != 0:
+        return f"object cache: cannot query redis ({result.stderr.decode(errors='replace').strip()[:120]})"
+    info = dict(line.split(":", 1) for line in result.stdout.decode().split() if ":" in line)
     hits, misses = int(info.get("keyspace_hits", 0)), int(info.get("keyspace_misses", 0))
     ratio = f"{100 * hits / (hits + misses):.1f}%" if hits + misses else "n/a"
     # The CLI's own connection is one of the connected clients.
