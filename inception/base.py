@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 
+from . import compose
 from .errors import InceptionError
 from .settings import ROOT
 
@@ -77,11 +78,11 @@ def mmdebstrap_command(suite: str) -> list[str]:
     return cmd + [suite, "-", *sources(suite)]
 
 
-def import_command(suite: str, source: str = "-") -> list[str]:
-    cmd = ["docker", "import"]
+def import_args(suite: str, source: str = "-") -> list[str]:
+    args = ["import"]
     for change in IMPORT_CHANGES:
-        cmd += ["--change", change]
-    return cmd + [source, raw_image(suite)]
+        args += ["--change", change]
+    return args + [source, raw_image(suite)]
 
 
 def failure_lines(output: str, keep: int = 12) -> str:
@@ -104,7 +105,7 @@ def run_showing(cmd: list[str], progress: str = "", **kwargs) -> tuple[int, str]
 
 
 def _import_tree(suite: str, tarball: str) -> None:
-    imported = subprocess.run(import_command(suite, tarball), capture_output=True, text=True)
+    imported = compose.docker(*import_args(suite, tarball))
     if imported.returncode != 0:
         raise BaseError(f"docker import failed: {imported.stderr.strip()}")
 
@@ -146,19 +147,19 @@ def build_with_debootstrap(suite: str) -> None:
 
 
 def build_by_pulling(suite: str) -> None:
-    code, output = run_showing(["docker", "pull", f"debian:{suite}-slim"], stdout=subprocess.DEVNULL)
+    code, output = run_showing(compose.docker_command("pull", f"debian:{suite}-slim"), stdout=subprocess.DEVNULL)
     if code != 0:
         raise BaseError(
             f"cannot build the base image: no mmdebstrap or debootstrap here, and pulling "
             f"debian:{suite}-slim failed ({failure_lines(output, 3)}). Install mmdebstrap "
             f"(apt-get install mmdebstrap) so it is built from the Debian archive.")
-    subprocess.run(["docker", "tag", f"debian:{suite}-slim", raw_image(suite)], check=True)
+    compose.docker("tag", f"debian:{suite}-slim", raw_image(suite))
 
 
 def add_shared_layer(suite: str) -> None:
     """Add the entrypoints' shared helpers on top of the raw tree."""
-    built = subprocess.run(["docker", "build", "--quiet", "--build-arg", f"RAW_IMAGE={raw_image(suite)}",
-                            "--tag", base_image(suite), str(LAYER_CONTEXT)], capture_output=True, text=True)
+    built = compose.docker("build", "--quiet", "--build-arg", f"RAW_IMAGE={raw_image(suite)}",
+                           "--tag", base_image(suite), str(LAYER_CONTEXT))
     if built.returncode != 0:
         raise BaseError(f"adding the shared layer failed:\n  {failure_lines(built.stderr)}")
 
@@ -183,5 +184,5 @@ def build(suite: str) -> str:
         add_shared_layer(suite)
     finally:
         # Never leave the intermediate tree tagged, whether the build worked or not.
-        subprocess.run(["docker", "rmi", raw_image(suite)], capture_output=True, check=False)
+        compose.docker("rmi", raw_image(suite))
     return method

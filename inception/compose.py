@@ -1,4 +1,7 @@
-"""Docker and Compose access: one place that builds every compose command line."""
+"""Docker and Compose access: the one door through which the project reaches
+the engine. Compose command lines (compose_command), the SDK client
+(client), the docker CLI for what the SDK cannot do (docker), and commands
+inside a service's container (exec_in) are all built here."""
 
 from __future__ import annotations
 
@@ -85,6 +88,22 @@ def project_containers(api, settings: Settings, all_: bool = True, service: str 
     if service:
         labels.append(f"com.docker.compose.service={service}")
     return api.containers.list(all=all_, filters={"label": labels})
+
+
+def docker(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    """The docker CLI, for what the SDK cannot do (build with the CLI's
+    context handling, import a tarball, run with `systempaths=unconfined`).
+    Keyword arguments go to subprocess.run; output is captured as text
+    unless `stdout` or `stdin` says otherwise."""
+    if "stdout" not in kwargs and "stdin" not in kwargs:
+        kwargs.setdefault("capture_output", True)
+        kwargs.setdefault("text", True)
+    return subprocess.run(["docker", *args], check=False, **kwargs)
+
+
+def docker_command(*args: str) -> list[str]:
+    """A docker CLI command line, for callers that stream its output themselves."""
+    return ["docker", *args]
 
 
 def exec_in(settings: Settings, service: str, command: list[str], *, user: str | None = None,

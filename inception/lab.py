@@ -10,7 +10,6 @@ reaches the first node (the swarm manager) through a unix socket under
 
 from __future__ import annotations
 
-import subprocess
 import time
 from pathlib import Path
 
@@ -68,8 +67,8 @@ def labels(settings: Settings) -> dict:
 
 
 def build_node_image(settings: Settings) -> None:
-    built = subprocess.run(["docker", "build", "--quiet", "--build-arg", f"BASE_IMAGE=inception-base:{NODE_SUITE}",
-                            "--tag", node_image(), str(NODE_CONTEXT)], capture_output=True, text=True)
+    built = compose.docker("build", "--quiet", "--build-arg", f"BASE_IMAGE=inception-base:{NODE_SUITE}",
+                           "--tag", node_image(), str(NODE_CONTEXT))
     if built.returncode != 0:
         raise LabError(f"building the lab node image failed:\n{built.stderr.strip()[-1500:]}")
 
@@ -103,14 +102,14 @@ def start_node(api, settings: Settings, index: int, build_ca: str | None) -> Non
         volumes[build_ca] = {"bind": "/etc/inception/build-ca.pem", "mode": "ro"}
     # The docker CLI, not the SDK: `systempaths=unconfined` (no masked /proc
     # and /sys paths) exists only as a CLI option.
-    cmd = ["docker", "run", "--detach", "--name", name, "--hostname", name, "--network", network_name(settings),
+    cmd = ["run", "--detach", "--name", name, "--hostname", name, "--network", network_name(settings),
            "--restart", "unless-stopped", "--device-cgroup-rule", "a *:* rwm", "--tmpfs", "/run", "--tmpfs", "/tmp:exec"]
     cmd += [f"--label={key}={value}" for key, value in labels(settings).items()]
     cmd += [f"--cap-add={cap}" for cap in CAPABILITIES]
     cmd += [f"--security-opt={opt}" for opt in SECURITY_OPTS]
     for source, target in volumes.items():
         cmd += ["--volume", f"{source}:{target['bind']}:{target['mode']}"]
-    started = subprocess.run(cmd + [node_image()], capture_output=True, text=True)
+    started = compose.docker(*cmd, node_image())
     if started.returncode != 0:
         raise LabError(f"the engine refused to start lab node {name}: {started.stderr.strip()}")
 
