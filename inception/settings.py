@@ -112,7 +112,8 @@ def current_login() -> str:
 
 
 def fill_defaults(values: dict) -> dict:
-    """Return a copy with every empty derived setting filled in."""
+    """Return a copy with every empty derived setting filled in (the plain
+    defaults are .env.example's own values)."""
     out = dict(values)
 
     def default(key: str, value: str) -> None:
@@ -123,26 +124,11 @@ def fill_defaults(values: dict) -> dict:
     login = out["LOGIN"]
     default("DOMAIN_NAME", f"{login}.42.fr")
     default("DATA_DIR", f"/home/{login}/data")
-    default("COMPOSE_PROJECT_NAME", "inception")
     default("SECRETS_DIR", str(ROOT / "secrets"))
     default("COMPOSE_FILE", str(ROOT / "srcs" / "docker-compose.yml"))
-    default("DEBIAN_SUITE", "trixie")
-    default("BIND_ADDRESS", "0.0.0.0")
-    default("HTTPS_PORT", "443")
-    default("FTP_PORT", "21")
-    default("FTP_PASV_MIN_PORT", "21100")
-    default("FTP_PASV_MAX_PORT", "21110")
-    default("FTP_PASV_ADDRESS", "127.0.0.1")
-    default("MYSQL_DATABASE", "wordpress")
-    default("MYSQL_USER", "wordpress")
-    default("WP_TITLE", "Inception")
     default("WP_ADMIN_USER", f"{login}_chief")
     default("WP_ADMIN_EMAIL", f"{out['WP_ADMIN_USER']}@{out['DOMAIN_NAME']}")
-    default("WP_USER", "writer")
     default("WP_USER_EMAIL", f"{out['WP_USER']}@{out['DOMAIN_NAME']}")
-    default("FTP_USER", "webmaster")
-    default("WP_EXTERNAL_HTTP", "no")
-    default("BUILD_CA_BUNDLE", "")
     return out
 
 
@@ -222,8 +208,13 @@ def validate(values: dict) -> list[str]:
     return problems
 
 
+def example_values() -> dict:
+    """Every setting with the default .env.example gives it (empty for derived ones)."""
+    return parse_env_text(ENV_EXAMPLE.read_text(), ".env.example")
+
+
 def example_keys() -> list[str]:
-    return list(parse_env_text(ENV_EXAMPLE.read_text(), ".env.example"))
+    return list(example_values())
 
 
 def load(env_file: Path | None = None, required: bool = True) -> Settings:
@@ -239,10 +230,12 @@ def load(env_file: Path | None = None, required: bool = True) -> Settings:
         raise SettingsError(f"{env_file} does not exist; run `invoke setup` (or `make`) to create it")
     else:
         values = {}
-    for key in example_keys():
-        values.setdefault(key, "")
+    for key, default in example_values().items():
         if key in os.environ:
             values[key] = os.environ[key]
+        # .env.example holds each plain default once; fill_defaults the derived ones.
+        if not values.get(key):
+            values[key] = default
     values = fill_defaults(values)
     problems = validate(values)
     if problems:
@@ -277,7 +270,7 @@ def add_missing_settings(env_file: Path) -> list[str]:
     missing = [key for key in example_keys() if key not in present]
     if not missing:
         return []
-    values = fill_defaults({**{key: "" for key in example_keys()}, **present})
+    values = fill_defaults({**example_values(), **{k: v for k, v in present.items() if v}})
     with open(env_file, "a") as handle:
         handle.write("\n# Added by `invoke setup` (new settings).\n")
         handle.writelines(f"{key}={values[key]}\n" for key in missing)
