@@ -11,7 +11,7 @@ import pytest
 
 from inception import privileges
 
-from .conftest import service_container, kill_main_process, new_session, wait_restarted_and_healthy, wait_until
+from .conftest import service_container, kill_main_process, wait_for_log, wait_restarted_and_healthy, wait_until
 
 pytestmark = [pytest.mark.disruptive, pytest.mark.fault]
 
@@ -89,8 +89,8 @@ def test_mariadb_sigkill_loses_no_acknowledged_post(wordpress, admin, docker_api
     run_rounds(docker_api, "mariadb", write, exists, record_property)
 
 
-def test_document_store_sigkill_loses_no_acknowledged_todo(stack_up, ca_file, docker_api, record_property):
-    session = new_session(ca_file)
+def test_document_store_sigkill_loses_no_acknowledged_todo(stack_up, todo_session, docker_api, record_property):
+    session = todo_session
     base = stack_up.url(host=f"todo.{stack_up.domain}", path="/api/todos")
     tag = uuid.uuid4().hex[:6]
 
@@ -125,8 +125,7 @@ def test_unreachable_database_gets_503_and_one_clear_log_line(docker_api, stack_
         assert r.status_code == 503 and r.headers.get("Retry-After") == "30", (
             f"with the database stopped: {r.status_code}, Retry-After={r.headers.get('Retry-After')}")
         assert "try again" in r.text.lower(), r.text[:200]
-        logs = wordpress.logs(since=since).decode(errors="replace")
-        assert "cannot reach the database at mariadb" in logs, f"no clear log line: {logs[-500:]}"
+        wait_for_log(wordpress, since, "cannot reach the database at mariadb")
     finally:
         mariadb.start()
     wait_until(lambda: mariadb.reload() or mariadb.attrs["State"].get("Health", {}).get("Status") == "healthy",

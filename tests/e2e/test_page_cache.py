@@ -36,9 +36,16 @@ def test_previews_and_posts_bypass_the_cache(http, stack_up):
     assert r.headers.get("X-Cache") in (None, "BYPASS"), f"POST: X-Cache={r.headers.get('X-Cache')}"
 
 
+def assert_cached(http, url, headers=None):
+    """The page is in the cache now (else an edit test would pass with the cache off)."""
+    statuses = [http.get(url, headers=headers, timeout=30).headers.get("X-Cache") for _ in range(3)]
+    assert "HIT" in statuses, f"the page never came from the cache before the edit: X-Cache {statuses}"
+
+
 def test_new_post_shows_on_the_cached_home_page_at_once(wordpress, admin, http, stack_up):
-    for _ in range(2):
-        http.get(stack_up.url(), timeout=30)  # the home page is now cached
+    # Cached now; once its second is over, a plain cache would serve this
+    # stale copy while it renders a new one in the background.
+    assert_cached(http, stack_up.url())
     title = f"Fresh on the home page {uuid.uuid4().hex[:8]}"
     wordpress.create_post(admin, title)
     r = http.get(stack_up.url(), timeout=30)
@@ -63,8 +70,7 @@ def test_cached_pages_keep_a_compressed_and_a_plain_copy(http, stack_up, encodin
 
 def test_new_post_shows_at_once_for_plain_clients_too(wordpress, admin, http, stack_up):
     plain = {"Accept-Encoding": "identity"}
-    for _ in range(2):
-        http.get(stack_up.url(), headers=plain, timeout=30)
+    assert_cached(http, stack_up.url(), headers=plain)
     title = f"Fresh for plain clients {uuid.uuid4().hex[:8]}"
     wordpress.create_post(admin, title)
     r = http.get(stack_up.url(), headers=plain, timeout=30)

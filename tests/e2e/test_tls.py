@@ -81,6 +81,9 @@ def test_unknown_host_name_gets_no_site(stack_up, ca_file):
 def test_plain_http_is_not_served(stack_up):
     """Port 443 speaks only TLS; no clear-text HTTP port is published (checked in test_isolation)."""
     with socket.create_connection(("127.0.0.1", int(stack_up["HTTPS_PORT"])), timeout=10) as raw:
-        raw.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-        reply = raw.recv(300)
-    assert b"<title>" not in reply and b"200 OK" not in reply, f"clear HTTP got a page: {reply[:120]!r}"
+        raw.sendall(f"GET / HTTP/1.1\r\nHost: {stack_up.domain}\r\nConnection: close\r\n\r\n".encode())
+        reply = b""
+        while chunk := raw.recv(65536):  # the whole answer, until nginx closes
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 400"), f"clear HTTP did not get nginx's 400: {reply[:120]!r}"
+    assert stack_up["WP_TITLE"].encode() not in reply, f"clear HTTP got the site: {reply[:300]!r}"
