@@ -26,9 +26,11 @@ def containers(docker_api, stack_up):
     return found
 
 
-def test_container_names_equal_service_names(containers):
-    wrong = {service: c.name for service, c in containers.items() if c.name != service}
-    assert not wrong, f"containers not named after their service: {wrong}"
+def test_container_names_equal_service_names(containers, stack_up):
+    """Named after their service (42's rule); a test instance adds its prefix."""
+    prefix = stack_up["CONTAINER_PREFIX"]
+    wrong = {service: c.name for service, c in containers.items() if c.name != prefix + service}
+    assert not wrong, f"containers not named {prefix!r} + their service: {wrong}"
 
 
 def test_only_the_documented_ports_are_published(containers, stack_up):
@@ -42,16 +44,18 @@ def test_only_the_documented_ports_are_published(containers, stack_up):
 
 
 def test_mariadb_is_not_reachable_from_the_host(docker_api, containers):
-    assert_internal_only(docker_api, "mariadb", "backend", 3306)
+    assert_internal_only(docker_api, "mariadb", ["wordpress-mariadb", "adminer-mariadb"], 3306)
 
 
 def stack_up_project(containers):
     return containers["mariadb"].labels["com.docker.compose.project"]
 
 
-def test_backend_network_is_internal(docker_api, containers):
-    network = docker_api.networks.get(f"{stack_up_project(containers)}_backend")
-    assert network.attrs["Internal"] is True, "the backend network has a route out"
+@pytest.mark.parametrize("name", ["nginx-adminer", "nginx-static", "nginx-todo", "wordpress-mariadb",
+                                  "wordpress-redis", "adminer-mariadb", "todo-mongodb"])
+def test_networks_behind_nginx_have_no_route_out(docker_api, containers, name):
+    network = docker_api.networks.get(f"{stack_up_project(containers)}_{name}")
+    assert network.attrs["Internal"] is True, f"the {name} network has a route out"
 
 
 @pytest.mark.parametrize("service", sorted(DAEMONS))

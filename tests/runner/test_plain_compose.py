@@ -40,3 +40,14 @@ def test_plain_compose_commands_see_the_stack(folder, extra):
         running = compose.container(compose.client(), user, "nginx")
         assert ps.returncode == 0 and running is not None and ps.stdout.strip() == running.id, (
             f"`{' '.join(program)} ps` in {folder}/ does not show the running nginx: {ps.stdout} {ps.stderr[-300:]}")
+
+
+def test_the_users_containers_are_named_after_their_services():
+    """42's rule holds for the user's stack: no prefix, the service's own name."""
+    user = config.load()
+    assert user["CONTAINER_PREFIX"] == "", f"the user's stack has a container prefix: {user['CONTAINER_PREFIX']!r}"
+    containers = compose.project_containers(compose.client(), user)
+    assert containers, "the user's stack is not running: run `make` first"
+    wrong = {c.labels["com.docker.compose.service"]: c.name for c in containers
+             if c.name != c.labels["com.docker.compose.service"]}
+    assert not wrong, f"containers not named after their service: {wrong}"
