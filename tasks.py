@@ -6,6 +6,7 @@ ends as one message that says what went wrong and what to do, and exit code 1.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
@@ -305,9 +306,39 @@ def invoke_in(env_file: Path, *args: str) -> int:
 
 def remove_instance(settings) -> None:
     if invoke_in(settings.env_file, "clean", "--all", "--yes") != 0:
-        raise stack.StackError(f"could not remove the test instance; remove it with: "
+        raise stack.StackError(f"could not remove the throwaway instance; remove it with: "
                                f"INCEPTION_ENV_FILE={settings.env_file} invoke clean --all --yes")
     shutil.rmtree(settings.env_file.parent, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def throwaway_instance(kind: str, keep: bool = False):
+    """A new instance of the stack, up and healthy, removed afterwards (unless
+    `keep`); the user's running stack is checked to be untouched at the end."""
+    user = config.load(required=False)
+    api = compose.client()
+    guard = stack.snapshot(api, user)
+    instance = test_instance.create(user, kind)
+    say(f"starting a throwaway instance `{instance.project}` on 127.0.0.1:{instance['HTTPS_PORT']} "
+        f"(data and secrets in {instance.env_file.parent})")
+    started = time.monotonic()
+    try:
+        if invoke_in(instance.env_file, "up") != 0:
+            raise stack.StackError("the throwaway instance did not start (see above)")
+        say(f"instance healthy after {time.monotonic() - started:.0f}s")
+        yield instance
+    finally:
+        if keep:
+            say(f"instance kept. Remove it with: INCEPTION_ENV_FILE={instance.env_file} "
+                f".venv/bin/invoke clean --all --yes && rm -rf {instance.env_file.parent}")
+        else:
+            say("removing the throwaway instance")
+            remove_instance(instance)
+    changed = stack.compare_snapshot(api, user, guard)
+    if changed:
+        raise stack.StackError("the run touched your own stack: " + "; ".join(changed))
+    if guard is not None:
+        say("your own stack was left untouched (same containers, same start times)")
 
 
 @task(help={"marker": "pytest -m expression, e.g. 'not flood'", "k": "pytest -k expression",
@@ -318,34 +349,15 @@ def test(c, marker="", k="", verbose=False, smoke=False, keep=False):
     """Run the test suite on a throwaway instance of the stack; yours is never touched."""
     selection = " and ".join(f"({m})" for m in (marker, "smoke" if smoke else "") if m)
     extra = (["-k", k] if k else []) + (["-v"] if verbose else [])
+    started = time.monotonic()
     say("unit tests")
     code = run_pytest(["tests/unit", *(["-m", selection] if selection else []), *extra])
     if code not in (0, 5):  # 5: nothing selected
         raise Exit(code=code)
-    user = config.load(required=False)
-    api = compose.client()
-    guard = stack.snapshot(api, user)
-    instance = test_instance.create(user)
-    say(f"starting a throwaway instance `{instance.project}` on 127.0.0.1:{instance['HTTPS_PORT']} "
-        f"(data and secrets in {instance.env_file.parent})")
-    started = time.monotonic()
-    try:
-        if invoke_in(instance.env_file, "up") != 0:
-            raise stack.StackError("the test instance did not start (see above)")
-        say(f"test instance healthy after {time.monotonic() - started:.0f}s; end-to-end tests")
+    with throwaway_instance("test", keep=keep) as instance:
+        say("end-to-end tests")
         code = run_pytest(["tests/e2e", "-m", selection or "e2e", *extra], env_file=instance.env_file)
-    finally:
-        if keep:
-            say(f"test instance kept. Remove it with: INCEPTION_ENV_FILE={instance.env_file} "
-                f".venv/bin/invoke clean --all --yes && rm -rf {instance.env_file.parent}")
-        else:
-            say("removing the test instance")
-            remove_instance(instance)
-    changed = stack.compare_snapshot(api, user, guard)
-    if changed:
-        raise stack.StackError("the test run touched your own stack: " + "; ".join(changed))
-    say(f"suite finished in {time.monotonic() - started:.0f}s" + ("" if guard is None else
-        "; your own stack was left untouched (same containers, same start times)"))
+    say(f"suite finished in {time.monotonic() - started:.0f}s")
     if code != 0:
         raise Exit(code=code)
 
@@ -353,14 +365,24 @@ def test(c, marker="", k="", verbose=False, smoke=False, keep=False):
 # ---------------------------------------------------------------- bench
 
 
-@task(help={"duration": "seconds per run of each scenario", "repeats": "runs per scenario (median and spread)"})
+@task(help={"duration": "seconds per run of each scenario", "repeats": "runs per scenario (median and spread)",
+            "isolated": "measure a throwaway instance instead of your running stack"})
 @friendly
-def bench(c, duration=10, repeats=3):
+def bench(c, duration=10, repeats=3, isolated=False):
     """Measure throughput against ceilings; write artifacts/bench/ (JSON, table, plot)."""
+    if isolated:
+        with throwaway_instance("bench") as instance:
+            code = invoke_in(instance.env_file, "bench", "--duration", str(duration), "--repeats", str(repeats))
+        if code != 0:
+            raise Exit(code=code)
+        return
     settings = config.load()
     api = compose.client()
     services = stack.services(settings)
     require_running(api, settings, needed=services)
+    if not test_instance.is_instance(settings):
+        say(f"measuring your running stack `{settings.project}`: it takes the load for a few minutes "
+            f"and gets bench files and todos, removed at the end (`--isolated` measures a throwaway instance)")
     report = benchmark.run(api, settings, services, int(duration), int(repeats), say=say)
     print()
     print(benchmark.markdown_table(report["results"]))
