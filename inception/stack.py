@@ -10,11 +10,10 @@ import sys
 import time
 from pathlib import Path
 
-from . import compose
-from .settings import Settings
+from . import compose, composefile
 from .errors import InceptionError
+from .settings import Settings
 
-DATA_SUBDIRS = ("mariadb", "wordpress", "mongodb")
 
 
 class StackError(InceptionError):
@@ -58,13 +57,6 @@ def networks_to_recreate(api, settings: Settings) -> list[str]:
     return stale
 
 
-def published_ports(settings: Settings) -> list[tuple[str, int]]:
-    """(service, host port) for every port the stack publishes."""
-    ports = [("nginx", int(settings["HTTPS_PORT"])), ("ftp", int(settings["FTP_PORT"]))]
-    low, high = int(settings["FTP_PASV_MIN_PORT"]), int(settings["FTP_PASV_MAX_PORT"])
-    return ports + [("ftp", port) for port in range(low, high + 1)]
-
-
 def check_ports_free(api, settings: Settings) -> None:
     """Fail before starting when another program holds one of our ports."""
     ours = set()
@@ -72,7 +64,7 @@ def check_ports_free(api, settings: Settings) -> None:
         for bindings in (container.attrs["NetworkSettings"]["Ports"] or {}).values():
             ours.update(int(b["HostPort"]) for b in bindings or [])
     address = settings["BIND_ADDRESS"]
-    for service, port in published_ports(settings):
+    for service, port in composefile.published_ports(settings):
         if port in ours:
             continue
         family = socket.AF_INET6 if ":" in address else socket.AF_INET
@@ -203,7 +195,7 @@ def check_disk_space(settings: Settings, minimum: int = MIN_FREE_BYTES) -> None:
 
 
 def ensure_data_dirs(settings: Settings) -> None:
-    for sub in DATA_SUBDIRS:
+    for sub in composefile.data_subdirs():
         path = settings.data_dir / sub
         try:
             path.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,52 @@
+"""Facts read from the compose file, and the policy tables checked against it."""
+
+from pathlib import Path
+
+import pytest
+
+from inception import composefile, privileges, secrets
+from inception.settings import Settings
+
+SERVICES = composefile.spec()["services"]
+
+
+def settings(**values):
+    base = {"BIND_ADDRESS": "127.0.0.1", "HTTPS_PORT": "8443", "FTP_PORT": "2121",
+            "FTP_PASV_MIN_PORT": "30000", "FTP_PASV_MAX_PORT": "30002"}
+    return Settings({**base, **values}, Path("/x/.env"))
+
+
+def test_published_ports_follow_the_settings_and_expand_ranges():
+    ports = composefile.published_ports(settings())
+    assert ("nginx", 8443) in ports and ("ftp", 2121) in ports
+    assert [port for service, port in ports if service == "ftp" and port >= 30000] == [30000, 30001, 30002]
+    assert {service for service, _ in ports} == {"nginx", "ftp"}, "only nginx and ftp publish ports"
+
+
+def test_every_store_volume_has_a_data_folder():
+    assert sorted(composefile.data_subdirs()) == ["mariadb", "mongodb", "wordpress"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("${HTTPS_PORT}", "8443"), ("${HTTPS_PORT:?set it}", "8443"), ("a-${FTP_PORT:-21}-b", "a-2121-b")])
+def test_interpolation(text, expected):
+    assert composefile.interpolate(text, settings().values) == expected
+
+
+def test_generated_passwords_are_the_compose_secrets_outside_tls():
+    files = composefile.secret_files()
+    assert set(composefile.generated_passwords()) == {name for name, path in files.items() if "/" not in path}
+    assert {files[name] for name in ("ca.crt", "server.crt", "server.key")} == {
+        "tls/ca.crt", "tls/server.crt", "tls/server.key"}
+    assert set(secrets.PASSWORDS) == set(composefile.generated_passwords()), (
+        "secrets.PASSWORDS and the compose file's secrets differ")
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_privilege_policy_matches_the_compose_file(service):
+    spec = SERVICES[service]
+    assert set(spec.get("cap_add") or []) == privileges.CAPABILITIES[service], (
+        f"{service}: compose adds {spec.get('cap_add')}, the policy says {privileges.CAPABILITIES[service]}")
+    assert spec.get("cap_drop") == ["ALL"], f"{service} keeps capabilities"
+    writable = spec.get("read_only") is False
+    assert writable == (service in privileges.WRITABLE_ROOT), f"{service}: read_only={spec.get('read_only')}"
