@@ -142,30 +142,33 @@ def _port(values: dict, key: str, problems: list) -> int:
     return port
 
 
-def validate(values: dict) -> list[str]:
-    """Every problem with the settings, each as a sentence naming the setting."""
-    problems = []
+def require(problems: list, ok: bool, message: str) -> None:
+    if not ok:
+        problems.append(message)
 
-    def check(ok: bool, message: str) -> None:
-        if not ok:
-            problems.append(message)
 
-    check(UNIX_NAME_RE.match(values["LOGIN"]) is not None,
-          f"LOGIN={values['LOGIN']!r} must be a lower-case user name, e.g. LOGIN=jdoe")
+def _check_identity_and_paths(values: dict, problems: list) -> None:
+    """Who the stack belongs to, its names and where its files go."""
+    require(problems, UNIX_NAME_RE.match(values["LOGIN"]) is not None,
+            f"LOGIN={values['LOGIN']!r} must be a lower-case user name, e.g. LOGIN=jdoe")
     domain = values["DOMAIN_NAME"]
-    check(len(domain) <= 200 and "." in domain
-          and all(HOST_LABEL_RE.match(label) for label in domain.split(".")),
-          f"DOMAIN_NAME={domain!r} must be a lower-case host name, e.g. DOMAIN_NAME=jdoe.42.fr")
-    check(os.path.isabs(values["DATA_DIR"]),
-          f"DATA_DIR={values['DATA_DIR']!r} must be an absolute path, e.g. DATA_DIR=/home/jdoe/data")
-    check(values["DEBIAN_SUITE"] in SUITES,
-          f"DEBIAN_SUITE={values['DEBIAN_SUITE']!r} must be one of {', '.join(SUITES)}")
-    check(os.path.isabs(values["SECRETS_DIR"]),
-          f"SECRETS_DIR={values['SECRETS_DIR']!r} must be an absolute path")
-    check(values["CONTAINER_PREFIX"] == "" or PROJECT_RE.match(values["CONTAINER_PREFIX"]) is not None,
-          f"CONTAINER_PREFIX={values['CONTAINER_PREFIX']!r} must be empty or lower-case letters, digits, - or _")
-    check(PROJECT_RE.match(values["COMPOSE_PROJECT_NAME"]) is not None,
-          f"COMPOSE_PROJECT_NAME={values['COMPOSE_PROJECT_NAME']!r} must be lower-case letters, digits, - or _")
+    require(problems, len(domain) <= 200 and "." in domain
+            and all(HOST_LABEL_RE.match(label) for label in domain.split(".")),
+            f"DOMAIN_NAME={domain!r} must be a lower-case host name, e.g. DOMAIN_NAME=jdoe.42.fr")
+    require(problems, os.path.isabs(values["DATA_DIR"]),
+            f"DATA_DIR={values['DATA_DIR']!r} must be an absolute path, e.g. DATA_DIR=/home/jdoe/data")
+    require(problems, values["DEBIAN_SUITE"] in SUITES,
+            f"DEBIAN_SUITE={values['DEBIAN_SUITE']!r} must be one of {', '.join(SUITES)}")
+    require(problems, os.path.isabs(values["SECRETS_DIR"]),
+            f"SECRETS_DIR={values['SECRETS_DIR']!r} must be an absolute path")
+    require(problems, values["CONTAINER_PREFIX"] == "" or PROJECT_RE.match(values["CONTAINER_PREFIX"]) is not None,
+            f"CONTAINER_PREFIX={values['CONTAINER_PREFIX']!r} must be empty or lower-case letters, digits, - or _")
+    require(problems, PROJECT_RE.match(values["COMPOSE_PROJECT_NAME"]) is not None,
+            f"COMPOSE_PROJECT_NAME={values['COMPOSE_PROJECT_NAME']!r} must be lower-case letters, digits, - or _")
+
+
+def _check_network(values: dict, problems: list) -> None:
+    """Addresses and ports: valid, and not overlapping."""
     try:
         ipaddress.ip_address(values["BIND_ADDRESS"])
     except ValueError:
@@ -178,33 +181,56 @@ def validate(values: dict) -> list[str]:
     ftp = _port(values, "FTP_PORT", problems)
     low = _port(values, "FTP_PASV_MIN_PORT", problems)
     high = _port(values, "FTP_PASV_MAX_PORT", problems)
-    check(not low or not high or low <= high <= low + 199,
-          "FTP_PASV_MIN_PORT..FTP_PASV_MAX_PORT must be an ascending range of at most 200 ports")
-    check(len({https, ftp}) == 2 and not (low <= https <= high) and not (low <= ftp <= high),
-          "HTTPS_PORT, FTP_PORT and the passive range must not overlap")
+    require(problems, not low or not high or low <= high <= low + 199,
+            "FTP_PASV_MIN_PORT..FTP_PASV_MAX_PORT must be an ascending range of at most 200 ports")
+    require(problems, len({https, ftp}) == 2 and not (low <= https <= high) and not (low <= ftp <= high),
+            "HTTPS_PORT, FTP_PORT and the passive range must not overlap")
+
+
+def _check_accounts(values: dict, problems: list) -> None:
+    """Database, WordPress and FTP accounts."""
     for key in ("MYSQL_DATABASE", "MYSQL_USER"):
-        check(SQL_NAME_RE.match(values[key]) is not None,
+        require(problems, SQL_NAME_RE.match(values[key]) is not None,
               f"{key}={values[key]!r} may hold only letters, digits and _ (at most 32)")
     for key in ("WP_ADMIN_USER", "WP_USER"):
-        check(WP_NAME_RE.match(values[key]) is not None,
+        require(problems, WP_NAME_RE.match(values[key]) is not None,
               f"{key}={values[key]!r} may hold only letters, digits, '.', '_' and '-'")
-    check("admin" not in values["WP_ADMIN_USER"].lower(),
-          f"WP_ADMIN_USER={values['WP_ADMIN_USER']!r} contains \"admin\", which the subject forbids; "
-          "choose another name, e.g. WP_ADMIN_USER=chief")
-    check(values["WP_ADMIN_USER"].lower() != values["WP_USER"].lower(),
-          "WP_USER must differ from WP_ADMIN_USER")
+    require(problems, "admin" not in values["WP_ADMIN_USER"].lower(),
+            f"WP_ADMIN_USER={values['WP_ADMIN_USER']!r} contains \"admin\", which the subject forbids; "
+            "choose another name, e.g. WP_ADMIN_USER=chief")
+    require(problems, values["WP_ADMIN_USER"].lower() != values["WP_USER"].lower(),
+            "WP_USER must differ from WP_ADMIN_USER")
     for key in ("WP_ADMIN_EMAIL", "WP_USER_EMAIL"):
-        check(EMAIL_RE.match(values[key]) is not None, f"{key}={values[key]!r} is not an e-mail address")
-    check(values["WP_ADMIN_EMAIL"].lower() != values["WP_USER_EMAIL"].lower(),
-          "WP_USER_EMAIL must differ from WP_ADMIN_EMAIL (WordPress needs one address per user)")
-    check(bool(values["WP_TITLE"].strip()), "WP_TITLE must not be empty")
-    check(UNIX_NAME_RE.match(values["FTP_USER"]) is not None and values["FTP_USER"] not in ("root", "www-data", "ftp"),
-          f"FTP_USER={values['FTP_USER']!r} must be a lower-case user name other than root, www-data or ftp")
-    check(values["WP_EXTERNAL_HTTP"] in ("yes", "no"),
-          f"WP_EXTERNAL_HTTP={values['WP_EXTERNAL_HTTP']!r} must be yes or no")
+        require(problems, EMAIL_RE.match(values[key]) is not None, f"{key}={values[key]!r} is not an e-mail address")
+    require(problems, values["WP_ADMIN_EMAIL"].lower() != values["WP_USER_EMAIL"].lower(),
+            "WP_USER_EMAIL must differ from WP_ADMIN_EMAIL (WordPress needs one address per user)")
+    require(problems, bool(values["WP_TITLE"].strip()), "WP_TITLE must not be empty")
+    require(problems, UNIX_NAME_RE.match(values["FTP_USER"]) is not None and values["FTP_USER"] not in ("root", "www-data", "ftp"),
+            f"FTP_USER={values['FTP_USER']!r} must be a lower-case user name other than root, www-data or ftp")
+    require(problems, values["WP_EXTERNAL_HTTP"] in ("yes", "no"),
+            f"WP_EXTERNAL_HTTP={values['WP_EXTERNAL_HTTP']!r} must be yes or no")
+
+
+def _check_options(values: dict, problems: list) -> None:
+    """Access lists, switches and build options."""
+    for entry in filter(None, (part.strip() for part in values.get("ADMINER_ALLOW", "").split(","))):
+        try:
+            # nginx's allow takes an address or a network; host bits set are
+            # its business (it masks them), so strict=False.
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            problems.append(f"ADMINER_ALLOW: {entry!r} is not an address or CIDR range "
+                            "(e.g. ADMINER_ALLOW=192.0.2.10,198.51.100.0/24)")
     bundle = values["BUILD_CA_BUNDLE"]
-    check(not bundle or os.path.isfile(bundle),
-          f"BUILD_CA_BUNDLE={bundle!r} is not a file; point it at a PEM bundle or leave it empty")
+    require(problems, not bundle or os.path.isfile(bundle),
+            f"BUILD_CA_BUNDLE={bundle!r} is not a file; point it at a PEM bundle or leave it empty")
+
+
+def validate(values: dict) -> list[str]:
+    """Every problem with the settings, each as a sentence naming the setting."""
+    problems = []
+    for part in (_check_identity_and_paths, _check_network, _check_accounts, _check_options):
+        part(values, problems)
     return problems
 
 

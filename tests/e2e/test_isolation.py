@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from inception import compose, secrets, stack
+from inception import compose, composefile, secrets
 from inception.settings import ROOT
 
 from .conftest import assert_internal_only, run_once
@@ -39,7 +39,7 @@ def test_only_the_documented_ports_are_published(containers, stack_up):
         for inner, bindings in (container.attrs["NetworkSettings"]["Ports"] or {}).items():
             for binding in bindings or []:
                 published.add((service, int(binding["HostPort"])))
-    expected = set(stack.published_ports(stack_up))
+    expected = set(composefile.published_ports(stack_up))
     assert published == expected, f"published {sorted(published)}, documented {sorted(expected)}"
 
 
