@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import compose
+from .errors import InceptionError
 from .settings import ROOT, Settings
 
 OUT_DIR = ROOT / "artifacts" / "bench"
@@ -34,7 +35,7 @@ STACK_NGINX_CONF = ROOT / "srcs" / "requirements" / "nginx" / "conf" / "nginx.co
 TOOLS = {"wrk": "wrk", "h2load": "nghttp2-client", "nginx": "nginx-light (or nginx)", "openssl": "openssl"}
 
 
-class BenchError(Exception):
+class BenchError(InceptionError):
     pass
 
 
@@ -82,10 +83,15 @@ def run_wrk(url: str, scenario: Scenario, duration: int) -> dict:
     finally:
         if script:
             os.unlink(script.name)
+    return parse_wrk(out, scenario.name)
+
+
+def parse_wrk(out: str, name: str) -> dict:
+    """wrk's report: the rate of successful answers, failures, latency percentiles."""
     rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
     total = re.search(r"(\d+) requests in", out)
     if not rate or not total:
-        raise BenchError(f"wrk printed no rate for {scenario.name}:\n{out[-800:]}")
+        raise BenchError(f"wrk printed no rate for {name}:\n{out[-800:]}")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     failed = int(errors.group(1)) if errors else 0
     p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", out)
@@ -109,10 +115,15 @@ def run_h2load(url: str, scenario: Scenario, duration: int) -> dict:
     cmd = ["h2load", "--requests", str(per_client * scenario.connections), "--clients", str(scenario.connections),
            "--threads", "2", "--max-concurrent-streams", "10", f"--connect-to={address}", url]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration * 20 + 60).stdout
+    return parse_h2load(out, scenario.name)
+
+
+def parse_h2load(out: str, name: str) -> dict:
+    """h2load's report: the rate of successful requests and the failures."""
     rate = re.search(r"finished in [^,]+, ([\d.]+) req/s", out)
     counts = re.search(r"(\d+) total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed", out)
     if not rate or not counts:
-        raise BenchError(f"h2load printed no rate for {scenario.name}:\n{out[-800:]}")
+        raise BenchError(f"h2load printed no rate for {name}:\n{out[-800:]}")
     total, succeeded, failed = (int(n) for n in counts.groups())
     return {"rps": float(rate.group(1)) * succeeded / max(total, 1), "non_2xx": failed,
             "p50_ms": None, "p99_ms": None}
@@ -143,17 +154,6 @@ def measure_group(settings: Settings, group: list[Scenario], duration: int, repe
             pairs = zip(runs[scenario.name], runs[scenario.ceiling])
             results[scenario.name]["pair_ratios"] = [round(a["rps"] / b["rps"], 3) for a, b in pairs if b["rps"]]
     return results
-
-
-def openssl_sign_rate() -> float:
-    """ECDSA P-256 signatures per second on every core: one per full handshake."""
-    cores = os.cpu_count() or 1
-    out = subprocess.run(["openssl", "speed", "-seconds", "3", "-multi", str(cores), "ecdsap256"],
-                         capture_output=True, text=True, timeout=120).stdout
-    row = re.search(r"256 bits ecdsa \(nistp256\)\s+[\d.]+s\s+[\d.]+s\s+([\d.]+)", out)
-    if not row:
-        raise BenchError(f"cannot read `openssl speed ecdsap256`:\n{out[-500:]}")
-    return float(row.group(1))
 
 
 class HostNginx:
@@ -205,7 +205,8 @@ http {{
             (www / name).write_bytes(data)
             (www / name).chmod(0o644)
         conf = Path(self.dir) / "nginx.conf"
-        shared = "\n".join(match.group(0) for match in self.SHARED.finditer(STACK_NGINX_CONF.read_text()))
+        shared = "\n".join(host_curves(match.group(0))
+                           for match in self.SHARED.finditer(STACK_NGINX_CONF.read_text()))
         conf.write_text(self.CONF.format(root=self.dir, port=CEILING_PORT, tls=self.tls, shared=shared,
                                          snippets=STACK_NGINX_CONF.parent / "snippets"))
         self.process = subprocess.Popen(["nginx", "-e", f"{self.dir}/error.log", "-c", str(conf),
@@ -226,6 +227,24 @@ http {{
             self.process.send_signal(signal.SIGQUIT)
             self.process.wait(timeout=20)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def host_curves(line: str) -> str:
+    """The stack's ssl_ecdh_curve line, less the groups the host's OpenSSL
+    lacks (its nginx would refuse to start): the image's OpenSSL 3.5 offers
+    X25519MLKEM768, a host's 3.0 does not. Any other line is returned as is."""
+    match = re.match(r"^(\s*ssl_ecdh_curve\s+)(\S+);$", line)
+    if not match:
+        return line
+    kept = [group for group in match.group(2).split(":") if host_has_group(group)]
+    return f"{match.group(1)}{':'.join(kept)};" if kept else ""
+
+
+def host_has_group(group: str) -> bool:
+    # s_client checks its -groups before it connects: the closed port is never reached.
+    probe = subprocess.run(["openssl", "s_client", "-groups", group, "-connect", "127.0.0.1:9"],
+                           input=b"", capture_output=True, timeout=10)
+    return b"cannot be set" not in probe.stderr and b"SSL_CONF_cmd" not in probe.stderr
 
 
 def write_svg(results: list[dict], path: Path) -> None:
@@ -291,6 +310,22 @@ def admin_cookie(settings: Settings) -> str:
     return "; ".join(pairs)
 
 
+def todo_cookie(settings: Settings, username: str) -> str:
+    """Register a todo account for the bench; its session cookie as a Cookie
+    header value (the account's password goes on curl's stdin, not argv)."""
+    with tempfile.TemporaryDirectory() as work:
+        jar = f"{work}/jar"
+        body = json.dumps({"username": username, "password": os.urandom(16).hex()}).encode()
+        _curl(settings, f"todo.{settings.domain}", "/api/auth/register", "--cookie-jar", jar,
+              "--header", "Content-Type: application/json", "--data-binary", "@-", "--output", "/dev/null",
+              stdin=body)
+        cookies = [line.split("\t") for line in Path(jar).read_text().splitlines() if line.count("\t") >= 6]
+    pairs = [f"{parts[5]}={parts[6]}" for parts in cookies if parts[5].endswith("todo_session")]
+    if not pairs:
+        raise BenchError("could not sign a todo account in for the todo scenarios")
+    return pairs[0]
+
+
 def _docker_exec(settings: Settings, container: str, user: str, script: str, input: bytes | None = None) -> str:
     result = compose.exec_in(settings, container, ["bash", "-c", script], user=user, input=input, timeout=120)
     if result.returncode != 0:
@@ -298,10 +333,13 @@ def _docker_exec(settings: Settings, container: str, user: str, script: str, inp
     return result.stdout.decode(errors="replace")
 
 
-TODO_CLEANUP = ("python3 -c 'import os,pymongo;"
-                "c=pymongo.MongoClient(os.environ[\"MONGODB_URI\"],username=\"todo\","
-                "password=open(\"/run/todo-secrets/mongodb_password\").read().strip(),authSource=\"todo\");"
-                "print(c.todo.todos.delete_many({\"title\":{\"$regex\":\"^bench \"}}).deleted_count)'")
+# Removes the bench's todo account with its todos and sessions (the app's own
+# store module, in the todo container, as the todo user). {user} is the
+# generated name: [a-z0-9-] only, so it needs no quoting.
+TODO_CLEANUP = ("python3 -c 'import sys; sys.path.insert(0, \"/opt/todo\"); from todo import store; db = store.connect();"
+                "print(db.todos.delete_many({{\"owner\": \"{user}\"}}).deleted_count,"
+                " db.sessions.delete_many({{\"user\": \"{user}\"}}).deleted_count,"
+                " db.users.delete_one({{\"_id\": \"{user}\"}}).deleted_count)'")
 
 
 def idle_memory(api, settings: Settings) -> dict:
@@ -321,7 +359,7 @@ def footprint(api, settings: Settings, services: list[str]) -> dict:
 
     images = {name: round(api.images.get(f"{name}:{IMAGE_TAG}").attrs["Size"] / 2**20, 1) for name in services}
     images["inception-base"] = round(api.images.get(settings.base_image).attrs["Size"] / 2**20, 1)
-    save = subprocess.Popen(["docker", "save", settings.base_image], stdout=subprocess.PIPE)
+    save = subprocess.Popen(compose.docker_command("save", settings.base_image), stdout=subprocess.PIPE)
     gz = subprocess.run(["gzip", "-9", "-c"], stdin=save.stdout, capture_output=True)
     save.wait()
     memory = idle_memory(api, settings)
@@ -333,26 +371,36 @@ def footprint(api, settings: Settings, services: list[str]) -> dict:
 TARGETS = {"static_1k": 0.70, "wp_home_cached": 0.50, "wp_home_cached_gzip": 0.50}
 
 
-def run(api, settings: Settings, services: list[str], duration: int, repeats: int, say=print) -> dict:
-    missing = missing_tools()
-    if missing:
-        raise BenchError("missing tools: " + ", ".join(missing))
-    domain = settings.domain
-    say("measuring the idle footprint")
-    idle = footprint(api, settings, services)
+ONE_KB = (b"<!doctype html><title>1 KB</title><p>" + b"x" * 1024)[:1023] + b"\n"
+
+
+def prepare(settings: Settings, say=print) -> dict:
+    """What the scenarios need: a 1 KB file and the home page as files in
+    WordPress's volume, an admin session, a todo account with 20 todos."""
     say("preparing: a 1 KB file, the home page as a file, an admin session, 20 todos")
-    one_kb = (b"<!doctype html><title>1 KB</title><p>" + b"x" * 1024)[:1023] + b"\n"
-    home = _curl(settings, domain, "/")
-    _docker_exec(settings, "wordpress", "www-data",
-                 f"printf '%s' '{one_kb.decode()}' > /var/www/html/bench-1k.html")
+    home = _curl(settings, settings.domain, "/")
+    _docker_exec(settings, "wordpress", "www-data", "cat > /var/www/html/bench-1k.html", input=ONE_KB)
     _docker_exec(settings, "wordpress", "www-data", "cat > /var/www/html/bench-home.html", input=home)
-    cookie = admin_cookie(settings)
+    todo_user = f"bench-{os.urandom(6).hex()}"
+    todo_session = todo_cookie(settings, todo_user)
     for n in range(20):
-        _curl(settings, f"todo.{domain}", "/api/todos", "--header", "Content-Type: application/json",
+        _curl(settings, f"todo.{settings.domain}", "/api/todos", "--header", "Content-Type: application/json",
+              "--header", f"Cookie: {todo_session}",
               "--data-binary", json.dumps({"title": f"bench list item {n}"}), "--output", "/dev/null")
+    return {"home": home, "admin_cookie": admin_cookie(settings), "todo_user": todo_user,
+            "todo_session": todo_session}
+
+
+def clean_up(settings: Settings, fixtures: dict) -> None:
+    _docker_exec(settings, "wordpress", "www-data", "rm -f /var/www/html/bench-1k.html /var/www/html/bench-home.html")
+    _docker_exec(settings, "todo", "todo", TODO_CLEANUP.format(user=fixtures["todo_user"]))
+
+
+def scenarios(domain: str, fixtures: dict) -> list[Scenario]:
+    """Every scenario; a scenario comes before its ceiling, and the two are then measured in turns."""
     ceiling_port = {"port": CEILING_PORT}
-    scenarios = [
-        # A scenario comes before its ceiling: the two are then measured in turns.
+    todo = {"Cookie": fixtures["todo_session"]}
+    return [
         Scenario("static_1k", "1 KB file through the stack's nginx", domain, "/bench-1k.html",
                  ceiling="host_static_1k"),
         Scenario("host_static_1k", "ceiling: host nginx, 1 KB file", domain, "/bench-1k.html", **ceiling_port),
@@ -360,10 +408,12 @@ def run(api, settings: Settings, services: list[str], duration: int, repeats: in
                  connections=64, ceiling="host_static_1k_h2"),
         Scenario("host_static_1k_h2", "ceiling: host nginx, HTTP/2", domain, "/bench-1k.html", tool="h2load",
                  connections=64, **ceiling_port),
-        Scenario("host_tls_handshakes", "reference: host nginx, new TLS connection per request", domain,
-                 "/bench-1k.html", headers={"Connection": "close"}, connections=16, **ceiling_port),
+        # Handshakes against the host nginx's own handshake rate, measured in
+        # the same turns: what limits both is the same TLS stack on the same cores.
         Scenario("tls_handshakes", "new TLS connection per request", domain, "/bench-1k.html",
-                 headers={"Connection": "close"}, connections=16, ceiling="openssl_ecdsa_sign"),
+                 headers={"Connection": "close"}, connections=16, ceiling="host_tls_handshakes"),
+        Scenario("host_tls_handshakes", "ceiling: host nginx, new TLS connection per request", domain,
+                 "/bench-1k.html", headers={"Connection": "close"}, connections=16, **ceiling_port),
         Scenario("wp_home_cached", "WordPress home, anonymous (micro-cache)", domain, "/", ceiling="home_as_file"),
         Scenario("home_as_file", "ceiling: the home page's bytes as a file", domain, "/bench-home.html"),
         Scenario("wp_home_cached_gzip", "the same, gzip as browsers ask (micro-cache)", domain, "/",
@@ -373,33 +423,32 @@ def run(api, settings: Settings, services: list[str], duration: int, repeats: in
         Scenario("wp_home_uncached", "WordPress home, rendered (object cache only)", domain, "/",
                  headers={"X-Inception-Refresh": "1"}, connections=8, ceiling="home_as_file"),
         Scenario("wp_admin", "WordPress dashboard, logged in", domain, "/wp-admin/",
-                 headers={"Cookie": cookie}, connections=4),
-        Scenario("todo_list", "todo API: list", f"todo.{domain}", "/api/todos", connections=16),
-        Scenario("todo_create", "todo API: create", f"todo.{domain}", "/api/todos", connections=8,
-                 method="POST", body=json.dumps({"title": "bench created"})),
+                 headers={"Cookie": fixtures["admin_cookie"]}, connections=4),
+        Scenario("todo_list", "todo API: list (signed in)", f"todo.{domain}", "/api/todos", connections=16,
+                 headers=todo),
+        Scenario("todo_create", "todo API: create (signed in)", f"todo.{domain}", "/api/todos", connections=8,
+                 method="POST", body=json.dumps({"title": "bench created"}), headers=todo),
         Scenario("static_site", "static site home page", f"static.{domain}", "/"),
     ]
+
+
+def measure_all(settings: Settings, plan: list[Scenario], duration: int, repeats: int, say=print) -> dict:
     results = {}
-    try:
-        with HostNginx({"bench-1k.html": one_kb, "bench-home.html": home}, settings.secrets_dir / "tls"):
-            by_name = {scenario.name: scenario for scenario in scenarios}
-            for scenario in scenarios:
-                if scenario.name in results:
-                    continue
-                group = [scenario]
-                if scenario.ceiling in by_name and scenario.ceiling not in results:
-                    group.append(by_name[scenario.ceiling])
-                say(f"{' + '.join(s.name for s in group)}: {scenario.what} ({repeats} x {duration} s"
-                    f"{', in turns' if len(group) > 1 else ''})")
-                results.update(measure_group(settings, group, duration, repeats))
-        say("openssl speed ecdsap256 (every core)")
-        sign = openssl_sign_rate()
-        results["openssl_ecdsa_sign"] = {"scenario": "openssl_ecdsa_sign", "what": "ceiling: ECDSA P-256 signs/s",
-                                         "tool": "openssl", "median_rps": sign, "min_rps": sign, "max_rps": sign,
-                                         "p50_ms": None, "p99_ms": None, "ceiling": None, "non_2xx": 0}
-    finally:
-        _docker_exec(settings, "wordpress", "www-data", "rm -f /var/www/html/bench-1k.html /var/www/html/bench-home.html")
-        _docker_exec(settings, "todo", "todo", TODO_CLEANUP)
+    by_name = {scenario.name: scenario for scenario in plan}
+    for scenario in plan:
+        if scenario.name in results:
+            continue
+        group = [scenario]
+        if scenario.ceiling in by_name and scenario.ceiling not in results:
+            group.append(by_name[scenario.ceiling])
+        say(f"{' + '.join(s.name for s in group)}: {scenario.what} ({repeats} x {duration} s"
+            f"{', in turns' if len(group) > 1 else ''})")
+        results.update(measure_group(settings, group, duration, repeats))
+    return results
+
+
+def attach_ratios(results: dict) -> None:
+    """Each scenario's share of its ceiling, and its target where it has one."""
     for row in results.values():
         if row.get("pair_ratios"):
             # Measured in turns: the median of each turn's ratio.
@@ -408,6 +457,21 @@ def run(api, settings: Settings, services: list[str], duration: int, repeats: in
             row["ratio"] = row["median_rps"] / results[row["ceiling"]]["median_rps"]
         if "ratio" in row:
             row["target"] = TARGETS.get(row["scenario"], 0)
+
+
+def run(api, settings: Settings, services: list[str], duration: int, repeats: int, say=print) -> dict:
+    missing = missing_tools()
+    if missing:
+        raise BenchError("missing tools: " + ", ".join(missing))
+    say("measuring the idle footprint")
+    idle = footprint(api, settings, services)
+    fixtures = prepare(settings, say)
+    try:
+        with HostNginx({"bench-1k.html": ONE_KB, "bench-home.html": fixtures["home"]}, settings.secrets_dir / "tls"):
+            results = measure_all(settings, scenarios(settings.domain, fixtures), duration, repeats, say)
+    finally:
+        clean_up(settings, fixtures)
+    attach_ratios(results)
     report = {"machine": machine(), "duration_s": duration, "repeats": repeats,
               "results": list(results.values()), "footprint": idle}
     OUT_DIR.mkdir(parents=True, exist_ok=True)
@@ -423,8 +487,7 @@ def machine() -> dict:
         cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    docker = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"], capture_output=True,
-                            text=True).stdout.strip()
+    docker = compose.docker("version", "--format", "{{.Server.Version}}").stdout.strip()
     return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(os.sysconf("SC_PAGE_SIZE")
             * os.sysconf("SC_PHYS_PAGES") / 2**30, 1), "docker": docker,
             "date": time.strftime("%Y-%m-%d", time.gmtime())}
