@@ -1,25 +1,54 @@
-"""The todo app: a JSON API under /api/todos and the page that uses it.
+"""The todo app: accounts, a JSON API under /api/todos and the page that uses it.
 
 Bad input always gets a 4xx JSON error naming the problem; a database that
 cannot be reached gets 503; nothing a client sends produces a 500.
+
+Each todo belongs to one account and is only ever seen by it: every query on
+todos carries the owner, so another account's id is indistinguishable from
+an unknown one (404).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import os
+import re
+import secrets
+import time
+import unicodedata
 from datetime import datetime, timezone
+from urllib.parse import urlsplit
 
 from bson import ObjectId
 from bson.errors import InvalidId
-from flask import Flask, jsonify, request, send_from_directory
-from pymongo import ASCENDING, MongoClient, ReturnDocument
-from pymongo.errors import PyMongoError
+from flask import Flask, g, jsonify, request, send_from_directory
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError, PyMongoError
 from werkzeug.exceptions import HTTPException
+
+from . import passwords, store
 
 TITLE_MAX = 200
 BODY_MAX = 16 * 1024
-FIELDS = {"title", "done"}
+TODO_FIELDS = {"title", "done"}
+AUTH_FIELDS = {"username", "password"}
+# Lower-cased before the check: "Alice" and "alice" are one account. Starts
+# with a letter or digit so that no name looks like a path or an option.
+USERNAME = re.compile(r"[a-z0-9][a-z0-9_.-]{2,31}")
+PASSWORD_MIN, PASSWORD_MAX = 10, 1024
+
+COOKIE = "__Host-todo_session"  # __Host-: browsers insist on Secure, Path=/ and no Domain
+SESSION_SECONDS = 14 * 24 * 3600
+# Sign-in limits, counted in fixed windows in the store (shared by every
+# gunicorn worker, kept across restarts). An account: 5 failed attempts per
+# 15 minutes (online guessing of one password). An address: 20 failed
+# attempts per minute (guessing across many accounts); short, so a person
+# behind a shared address who mistyped is not kept out for long.
+ACCOUNT_LIMIT, ACCOUNT_WINDOW = 5, 15 * 60
+ADDRESS_LIMIT, ADDRESS_WINDOW = 20, 60
+LEGACY = "legacy_todos"
 
 log = logging.getLogger("todo")
 
@@ -27,10 +56,11 @@ log = logging.getLogger("todo")
 class BadInput(Exception):
     """A client error: status code and message for the JSON answer."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, headers: dict | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers or {}
 
 
 def now() -> str:
@@ -49,7 +79,7 @@ def object_id(raw: str) -> ObjectId:
         raise BadInput(400, f"invalid todo id {raw[:40]!r}: expected 24 hexadecimal characters") from None
 
 
-def json_body() -> dict:
+def json_body(fields: set[str]) -> dict:
     if not request.is_json:
         raise BadInput(415, "send the body as JSON (Content-Type: application/json)")
     data = request.get_json(silent=True)
@@ -57,15 +87,30 @@ def json_body() -> dict:
         raise BadInput(400, "the body is not valid JSON")
     if not isinstance(data, dict):
         raise BadInput(400, "the body must be a JSON object, e.g. {\"title\": \"Buy milk\"}")
-    unknown = sorted(set(data) - FIELDS)
+    unknown = sorted(set(data) - fields)
     if unknown:
-        raise BadInput(422, f"unknown field(s): {', '.join(unknown)}; allowed: title, done")
+        # ascii(): a field name may hold anything, even a lone surrogate.
+        raise BadInput(422, f"unknown field(s): {ascii(unknown)[1:-1]}; allowed: {', '.join(sorted(fields))}")
     return data
+
+
+def check_text(value: str, what: str) -> None:
+    """Refuse what cannot be stored or shown safely: lone UTF-16 surrogates
+    (JSON "\\ud800" decodes to one; it has no UTF-8 form, the store would
+    fail) and control characters (NUL, tabs, newlines, escapes, C1 controls,
+    line and paragraph separators), anywhere in the value."""
+    for char in value:
+        category = unicodedata.category(char)
+        if category == "Cs":
+            raise BadInput(422, f"{what} holds an unpaired UTF-16 surrogate (U+{ord(char):04X}): not valid text")
+        if category in ("Cc", "Zl", "Zp"):
+            raise BadInput(422, f"{what} must not contain control characters (found U+{ord(char):04X})")
 
 
 def clean_title(value) -> str:
     if not isinstance(value, str):
         raise BadInput(422, "title must be a string")
+    check_text(value, "title")
     title = value.strip()
     if not 1 <= len(title) <= TITLE_MAX:
         raise BadInput(422, f"title must be 1 to {TITLE_MAX} characters after trimming (got {len(title)})")
@@ -78,33 +123,141 @@ def clean_done(value) -> bool:
     return value
 
 
-def create_app(collection=None) -> Flask:
+def credentials() -> tuple[str, str]:
+    """The body of register and login: both fields, strings, valid text."""
+    data = json_body(AUTH_FIELDS)
+    missing = sorted(AUTH_FIELDS - set(data))
+    if missing:
+        raise BadInput(422, f"missing field(s): {', '.join(missing)}")
+    username, password = data["username"], data["password"]
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise BadInput(422, "username and password must be strings")
+    check_text(username, "username")
+    if any(unicodedata.category(char) == "Cs" for char in password):
+        raise BadInput(422, "password holds an unpaired UTF-16 surrogate: not valid text")
+    if len(password) > PASSWORD_MAX:
+        raise BadInput(422, f"password must be at most {PASSWORD_MAX} characters")
+    return username.lower(), password
+
+
+def client_address() -> str:
+    """The client's address as nginx saw it: nginx sets X-Forwarded-For to
+    $remote_addr (replacing whatever the client sent), and only nginx reaches
+    this app. The last entry is the one the nearest proxy added."""
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    last = forwarded.rsplit(",", 1)[-1].strip()
+    return last or request.remote_addr or "unknown"
+
+
+def same_origin() -> bool:
+    """A browser names the page's origin on every state-changing fetch; a
+    request from any other origin (a sibling subdomain is "same site", so
+    SameSite cookies do not stop it) is refused. Clients that are not
+    browsers send no Origin."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    # nginx passes Host without the port; the Origin has it when it is not 443.
+    return urlsplit(origin).hostname == urlsplit(f"//{request.host}").hostname
+
+
+def create_app(db=None, session_key: bytes | None = None, clock=time.time) -> Flask:
+    """db: the `todo` database (pymongo's, or any object giving the same
+    collections); session_key: the HMAC key of session cookies. Both default
+    to the store and the compose secret."""
     app = Flask(__name__, static_folder=None)
+    if not log.handlers:
+        # Account events (created, failed or refused sign-ins; never a password)
+        # go to the container's log.
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s [todo] %(levelname)s: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
     app.config["MAX_CONTENT_LENGTH"] = BODY_MAX
     app.json.sort_keys = False
     static_dir = os.path.join(os.path.dirname(__file__), "static")
 
-    if collection is None:
-        password_file = os.environ.get("MONGODB_PASSWORD_FILE", "/run/secrets/mongodb_password")
-        with open(password_file) as handle:
-            password = handle.read().strip()
-        client = MongoClient(os.environ.get("MONGODB_URI", "mongodb://mongodb:27017/"),
-                             username=os.environ.get("MONGODB_USER", "todo"), password=password,
-                             authSource=os.environ.get("MONGODB_DATABASE", "todo"),
-                             authMechanism="SCRAM-SHA-256", serverSelectionTimeoutMS=3000, connectTimeoutMS=3000, socketTimeoutMS=10000,
-                             # Acknowledged only once the store has made the write durable.
-                             w=1, journal=True, appname="todo")
-        collection = client[os.environ.get("MONGODB_DATABASE", "todo")]["todos"]
+    if db is None:
+        db = store.connect()
+    if session_key is None:
+        session_key = store.secret("todo_session_key").encode()
+    if len(session_key) < 16:
+        raise ValueError("the session key is too short (expected the generated todo_session_key secret)")
+    todos, users, sessions, throttle, meta = (db[name] for name in ("todos", "users", "sessions", "throttle", "meta"))
+    indexed = []
 
-    def find(raw_id: str) -> dict:
-        doc = collection.find_one({"_id": object_id(raw_id)})
-        if doc is None:
-            raise BadInput(404, f"no todo with id {raw_id}")
-        return doc
+    def ensure_indexes():
+        # Once per process, on first use: at import time the store may still be starting.
+        if not indexed and hasattr(todos, "create_index"):
+            todos.create_index([("owner", ASCENDING), ("created_at", ASCENDING)])
+            indexed.append(True)
+
+    # --- sessions -------------------------------------------------------
+
+    def sign(token: str) -> str:
+        return hmac.new(session_key, token.encode(), hashlib.sha256).hexdigest()
+
+    def token_id(token: str) -> str:
+        # The store keeps a hash: a copy of the sessions collection opens no session.
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    def current_user() -> str | None:
+        if "user" in g:
+            return g.user
+        g.user = None
+        value = request.cookies.get(COOKIE, "")
+        token, _, signature = value.partition(".")
+        # Forged or stale-key cookies stop here, before any database work.
+        if token and hmac.compare_digest(sign(token), signature):
+            doc = sessions.find_one({"_id": token_id(token)})
+            if doc and doc["expires"] > clock():
+                g.user = doc["user"]
+        return g.user
+
+    def require_user() -> str:
+        user = current_user()
+        if user is None:
+            raise BadInput(401, "sign in first (POST /api/auth/login)")
+        ensure_indexes()
+        return user
+
+    def start_session(response, user: str):
+        token = secrets.token_urlsafe(32)
+        sessions.insert_one({"_id": token_id(token), "user": user, "expires": clock() + SESSION_SECONDS})
+        # Strict: the cookie never rides on a request started by another site,
+        # not even a link; this page loads without it and every API call is
+        # same-site, so Strict costs the user nothing here.
+        response.set_cookie(COOKIE, f"{token}.{sign(token)}", max_age=SESSION_SECONDS, path="/",
+                            secure=True, httponly=True, samesite="Strict")
+        return response
+
+    # --- sign-in rate limits --------------------------------------------
+
+    def over_limit(bucket: str, limit: int, window: int) -> int:
+        """Count this attempt; the seconds to wait when it is over the limit, else 0.
+        Counted before the password is checked, atomically, so parallel
+        attempts cannot slip past the limit together."""
+        moment = clock()
+        slot = int(moment // window)
+        doc = throttle.find_one_and_update(
+            {"_id": f"{bucket}@{slot}"}, {"$inc": {"count": 1}, "$setOnInsert": {"expires": (slot + 1) * window}},
+            upsert=True, return_document=ReturnDocument.AFTER)
+        if doc["count"] > limit:
+            return max(1, int((slot + 1) * window - moment + 0.999))
+        return 0
+
+    def forgive(bucket: str, window: int, everything: bool):
+        slot = int(clock() // window)
+        if everything:
+            throttle.delete_one({"_id": f"{bucket}@{slot}"})
+        else:
+            throttle.update_one({"_id": f"{bucket}@{slot}"}, {"$inc": {"count": -1}})
+
+    # --- errors ---------------------------------------------------------
 
     @app.errorhandler(BadInput)
     def bad_input(error: BadInput):
-        return jsonify(error=error.message), error.status
+        return jsonify(error=error.message), error.status, error.headers
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
@@ -116,29 +269,131 @@ def create_app(collection=None) -> Flask:
         log.error("database error: %s", error)
         return jsonify(error="the database is unavailable; try again in a moment"), 503
 
+    @app.before_request
+    def refuse_other_origins():
+        if request.method not in ("GET", "HEAD", "OPTIONS") and not same_origin():
+            raise BadInput(403, "cross-origin request refused")
+
+    @app.after_request
+    def private(response):
+        if request.path.startswith("/api/"):
+            # Personal data: no shared or browser cache keeps a copy.
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    # --- accounts -------------------------------------------------------
+
+    @app.post("/api/auth/register")
+    def register():
+        username, password = credentials()
+        if not USERNAME.fullmatch(username):
+            raise BadInput(422, "username: 3 to 32 of a-z, 0-9, '.', '_', '-' (starting with a letter or "
+                                "digit; upper case is folded to lower case)")
+        if len(password) < PASSWORD_MIN:
+            raise BadInput(422, f"password must be at least {PASSWORD_MIN} characters")
+        if users.find_one({"_id": username}) is not None:
+            raise BadInput(409, f"the username {username} is taken")
+        try:
+            users.insert_one({"_id": username, "password": passwords.hash_password(password), "created_at": now()})
+        except DuplicateKeyError:
+            raise BadInput(409, f"the username {username} is taken") from None
+        claim_legacy_todos(username)
+        log.info("account created: %s", username)
+        return start_session(jsonify(username=username), username), 201
+
+    def claim_legacy_todos(username: str):
+        """Todos from before accounts go to the first account ever created
+        (they were visible to anyone then, so this reveals nothing). The meta
+        marker makes "first" atomic: one insert succeeds, every later one fails."""
+        try:
+            meta.insert_one({"_id": LEGACY, "owner": username, "at": now()})
+        except DuplicateKeyError:
+            return
+        moved = todos.update_many({"owner": {"$exists": False}}, {"$set": {"owner": username}}).modified_count
+        if moved:
+            log.info("%d todo(s) from before accounts handed to %s", moved, username)
+
+    @app.post("/api/auth/login")
+    def login():
+        username, password = credentials()
+        address = client_address()
+        wait = over_limit(f"addr:{address}", ADDRESS_LIMIT, ADDRESS_WINDOW)
+        if not wait:
+            wait = over_limit(f"user:{username}", ACCOUNT_LIMIT, ACCOUNT_WINDOW)
+            if wait:
+                # Refused before any password check: it tells and costs nothing,
+                # so it does not count against the address.
+                forgive(f"addr:{address}", ADDRESS_WINDOW, everything=False)
+        if wait:
+            log.warning("sign-in refused by the rate limit: account %r from %s", username[:40], address)
+            raise BadInput(429, f"too many sign-in attempts; try again in {wait} s", {"Retry-After": str(wait)})
+        account = users.find_one({"_id": username}) if USERNAME.fullmatch(username) else None
+        # Unknown names are checked against a dummy hash: the same answer in the same time.
+        ok = passwords.verify(password, account["password"] if account else passwords.DUMMY_HASH)
+        if not (ok and account):
+            log.info("failed sign-in: account %r from %s", username[:40], address)
+            raise BadInput(401, "wrong username or password")
+        forgive(f"addr:{address}", ADDRESS_WINDOW, everything=False)
+        forgive(f"user:{username}", ACCOUNT_WINDOW, everything=True)
+        if passwords.needs_rehash(account["password"]):
+            users.update_one({"_id": username}, {"$set": {"password": passwords.hash_password(password)}})
+        # Expired sessions and counters go now and then; a sign-in is a fine moment.
+        sessions.delete_many({"expires": {"$lt": clock()}})
+        throttle.delete_many({"expires": {"$lt": clock()}})
+        return start_session(jsonify(username=username), username), 200
+
+    @app.post("/api/auth/logout")
+    def logout():
+        if request.content_length and not request.is_json:
+            raise BadInput(415, "send no body, or JSON (Content-Type: application/json)")
+        token = request.cookies.get(COOKIE, "").partition(".")[0]
+        if token:
+            sessions.delete_one({"_id": token_id(token)})
+        response = app.response_class(status=204)
+        response.delete_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="Strict")
+        return response
+
+    @app.get("/api/auth/me")
+    def me():
+        user = current_user()
+        if user is None:
+            raise BadInput(401, "not signed in")
+        return jsonify(username=user)
+
+    # --- todos ----------------------------------------------------------
+
+    def find(owner: str, raw_id: str) -> dict:
+        doc = todos.find_one({"_id": object_id(raw_id), "owner": owner})
+        if doc is None:
+            raise BadInput(404, f"no todo with id {raw_id}")
+        return doc
+
     @app.get("/api/todos")
     def list_todos():
-        docs = collection.find({}).sort([("created_at", ASCENDING), ("_id", ASCENDING)])
+        owner = require_user()
+        docs = todos.find({"owner": owner}).sort([("created_at", ASCENDING), ("_id", ASCENDING)])
         return jsonify([public(doc) for doc in docs])
 
     @app.post("/api/todos")
     def create_todo():
-        data = json_body()
+        owner = require_user()
+        data = json_body(TODO_FIELDS)
         if "title" not in data:
             raise BadInput(422, "title is required, e.g. {\"title\": \"Buy milk\"}")
         stamp = now()
-        doc = {"_id": ObjectId(), "title": clean_title(data["title"]),
+        doc = {"_id": ObjectId(), "owner": owner, "title": clean_title(data["title"]),
                "done": clean_done(data.get("done", False)), "created_at": stamp, "updated_at": stamp}
-        collection.insert_one(doc)
+        todos.insert_one(doc)
         return jsonify(public(doc)), 201, {"Location": f"/api/todos/{doc['_id']}"}
 
     @app.get("/api/todos/<raw_id>")
     def get_todo(raw_id: str):
-        return jsonify(public(find(raw_id)))
+        return jsonify(public(find(require_user(), raw_id)))
 
     @app.patch("/api/todos/<raw_id>")
     def update_todo(raw_id: str):
-        data = json_body()
+        owner = require_user()
+        data = json_body(TODO_FIELDS)
         if not data:
             raise BadInput(422, "nothing to change: send title and/or done")
         changes = {}
@@ -147,22 +402,23 @@ def create_app(collection=None) -> Flask:
         if "done" in data:
             changes["done"] = clean_done(data["done"])
         changes["updated_at"] = now()
-        doc = collection.find_one_and_update({"_id": object_id(raw_id)}, {"$set": changes},
-                                             return_document=ReturnDocument.AFTER)
+        doc = todos.find_one_and_update({"_id": object_id(raw_id), "owner": owner}, {"$set": changes},
+                                        return_document=ReturnDocument.AFTER)
         if doc is None:
             raise BadInput(404, f"no todo with id {raw_id}")
         return jsonify(public(doc))
 
     @app.delete("/api/todos/<raw_id>")
     def delete_todo(raw_id: str):
-        result = collection.delete_one({"_id": object_id(raw_id)})
+        owner = require_user()
+        result = todos.delete_one({"_id": object_id(raw_id), "owner": owner})
         if result.deleted_count == 0:
             raise BadInput(404, f"no todo with id {raw_id}")
         return "", 204
 
     @app.get("/healthz")
     def health():
-        collection.database.command("ping")
+        db.command("ping")
         return jsonify(status="ok")
 
     @app.get("/")
@@ -174,6 +430,3 @@ def create_app(collection=None) -> Flask:
         return send_from_directory(static_dir, name, max_age=3600)
 
     return app
-
-
-app = create_app()

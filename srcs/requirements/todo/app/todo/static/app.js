@@ -6,9 +6,19 @@ const state = { todos: [], filter: "all" };
 const list = document.getElementById("list");
 const errorBox = document.getElementById("error");
 const template = document.getElementById("item");
+const authSection = document.getElementById("auth");
+const appSection = document.getElementById("app");
+
+class ApiError extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
 
 async function api(method, path, body) {
-  const options = { method, headers: {} };
+  // The session cookie is HttpOnly and SameSite=Strict: same-origin fetches carry it.
+  const options = { method, headers: {}, credentials: "same-origin" };
   if (body !== undefined) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);
@@ -17,14 +27,36 @@ async function api(method, path, body) {
   if (!response.ok) {
     let message = `${method} ${path} failed (${response.status})`;
     try { message = (await response.json()).error || message; } catch (_) { /* not JSON */ }
-    throw new Error(message);
+    throw new ApiError(message, response.status);
   }
   return response.status === 204 ? null : response.json();
 }
 
 function showError(error) {
   errorBox.textContent = error ? error.message : "";
-  errorBox.hidden = !error;
+}
+
+function showSignedIn(username) {
+  document.getElementById("whoami").textContent = username;
+  authSection.hidden = true;
+  appSection.hidden = false;
+}
+
+function showSignedOut() {
+  state.todos = [];
+  render();
+  appSection.hidden = true;
+  authSection.hidden = false;
+  document.getElementById("password").value = "";
+}
+
+// A todo request answered 401: the session ended (expired, or signed out in another tab).
+function sessionLost(error) {
+  if (!(error instanceof ApiError) || error.status !== 401) return false;
+  showSignedOut();
+  showError(new Error("Your session has ended: sign in again."));
+  document.getElementById("username").focus();
+  return true;
 }
 
 function visible(todo) {
@@ -54,6 +86,7 @@ async function reload() {
     state.todos = await api("GET", "/api/todos");
     showError(null);
   } catch (error) {
+    if (sessionLost(error)) return;
     showError(error);
   }
   render();
@@ -65,9 +98,37 @@ async function run(action) {
     showError(null);
     await reload();
   } catch (error) {
-    showError(error);
+    if (!sessionLost(error)) showError(error);
   }
 }
+
+document.getElementById("auth-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const register = event.submitter && event.submitter.value === "register";
+  const username = document.getElementById("username").value.trim();
+  const password = document.getElementById("password").value;
+  try {
+    const account = await api("POST", register ? "/api/auth/register" : "/api/auth/login", { username, password });
+    showError(null);
+    showSignedIn(account.username);
+    await reload();
+    document.getElementById("new-title").focus();
+  } catch (error) {
+    showError(error);
+    document.getElementById(error.status === 401 ? "password" : "username").focus();
+  }
+});
+
+document.getElementById("sign-out").addEventListener("click", async () => {
+  try {
+    await api("POST", "/api/auth/logout");
+    showError(null);
+  } catch (error) {
+    showError(error);
+  }
+  showSignedOut();
+  document.getElementById("username").focus();
+});
 
 document.getElementById("new-todo").addEventListener("submit", (event) => {
   event.preventDefault();
@@ -131,4 +192,15 @@ for (const button of document.querySelectorAll("[data-filter]")) {
   });
 }
 
-reload();
+async function start() {
+  try {
+    showSignedIn((await api("GET", "/api/auth/me")).username);
+    await reload();
+  } catch (error) {
+    // 401: no session yet, which is what the sign-in form is for.
+    showSignedOut();
+    if (error.status !== 401) showError(error);
+  }
+}
+
+start();
