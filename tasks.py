@@ -22,6 +22,7 @@ from inception import base as base_image
 from inception import bench as benchmark
 from inception import compose, secrets, settings as config, stack
 from inception import instance as test_instance
+from inception import deploy as deployment
 from inception import lab as labs
 from inception.compose import IMAGE_TAG
 from inception.errors import InceptionError
@@ -459,4 +460,32 @@ def lab(c, action, nodes=3):
     print(f"export DOCKER_HOST={host}")
 
 
-namespace = Collection(setup, base, build, up, down, status, logs, hosts, backup, restore, test, bench, clean, lab)
+# ---------------------------------------------------------------- deploy
+
+
+@task(help={"build_engine": "Docker engine that has the built images (e.g. unix:///var/run/docker.sock when "
+                            "DOCKER_HOST points at a lab); default: the manager's own",
+            "files": "WordPress files: `nfs` (INCEPTION_NFS_ADDRESS names the server) or `local` (node-local: "
+                     "uploads are not shared between nodes)",
+            "encrypted": "IPsec-encrypt the overlay networks (needs the kernel's xfrm/esp support)",
+            "timeout": "seconds to wait for every service to run",
+            "remove": "remove the stack and its registry instead"})
+@friendly
+def deploy(c, build_engine=None, files="nfs", encrypted=False, timeout=900, remove=False):
+    """Deploy the stack to the Docker Swarm this engine (or DOCKER_HOST) manages."""
+    settings = config.load()
+    api = compose.client()
+    if remove:
+        deployment.remove(api, settings, say=say)
+        return
+    if files not in ("nfs", "local"):
+        raise Exit("error: --files is `nfs` or `local`", code=1)
+    started = time.monotonic()
+    result = deployment.deploy(api, settings, build_engine, files, encrypted, timeout=float(timeout), say=say)
+    for note in result["notes"]:
+        say(note)
+    say(f"stack {settings.project} running on the swarm in {time.monotonic() - started:.0f}s "
+        f"(registry {result['registry']}, stores on {result['stores']})")
+
+
+namespace = Collection(setup, base, build, up, down, status, logs, hosts, backup, restore, test, bench, clean, lab, deploy)

@@ -4,7 +4,7 @@ An archive (tar.gz) holds:
   manifest.json   what is inside, when, from which site
   mariadb.sql     mariadb-dump --single-transaction (a consistent snapshot)
   wordpress.tar   the WordPress files volume (core, wp-content, uploads)
-  todos.jsonl     the todo collection, one MongoDB extended-JSON document a line
+  todos.jsonl     the todo app's accounts and todos, one MongoDB extended-JSON record a line
   secrets/        only with --with-secrets
 """
 
@@ -20,40 +20,21 @@ import time
 from pathlib import Path
 
 from . import compose
+from .errors import InceptionError
 from .settings import ROOT, Settings
 
 BACKUP_DIR = ROOT / "backups"
 
-# Runs in the todo container (pymongo and bson from Debian), as the todo user.
-DUMP_TODOS = """
-import os, sys
-from bson import json_util
-from pymongo import MongoClient
-with open(os.environ["MONGODB_PASSWORD_FILE"]) as f:
-    password = f.read().strip()
-client = MongoClient(os.environ["MONGODB_URI"], username=os.environ.get("MONGODB_USER", "todo"),
-                     password=password, authSource="todo", authMechanism="SCRAM-SHA-256")
-for doc in client.todo.todos.find({}).sort("_id", 1):
-    sys.stdout.write(json_util.dumps(doc) + "\\n")
-"""
-
-RESTORE_TODOS = """
-import os, sys
-from bson import json_util
-from pymongo import MongoClient
-with open(os.environ.get("MONGODB_PASSWORD_FILE", "/run/todo-secrets/mongodb_password")) as f:
-    password = f.read().strip()
-client = MongoClient(os.environ["MONGODB_URI"], username=os.environ.get("MONGODB_USER", "todo"),
-                     password=password, authSource="todo", authMechanism="SCRAM-SHA-256", journal=True)
-docs = [json_util.loads(line) for line in sys.stdin if line.strip()]
-client.todo.todos.delete_many({})
-if docs:
-    client.todo.todos.insert_many(docs)
-print(len(docs))
-"""
+# The todo image's own commands (srcs/requirements/todo/app/todo/store.py),
+# run as the todo user: they read the store's password from its secret file.
+# todos.jsonl holds the accounts (password hashes) and their todos; sessions
+# are not kept (a restore signs everyone out). Archives made before accounts
+# (bare todo documents) are still accepted.
+DUMP_TODOS = ["todo-dump"]
+RESTORE_TODOS = ["todo-restore"]
 
 
-class BackupError(Exception):
+class BackupError(InceptionError):
     pass
 
 
@@ -93,8 +74,7 @@ def create(settings: Settings, with_secrets: bool, output_dir: Path = BACKUP_DIR
         _exec_to_file(settings, "wordpress", ["tar", "-C", "/var/www/html", "-cf", "-", "."], work / "wordpress.tar",
                       user="www-data")
         say("exporting the todos")
-        _exec_to_file(settings, "todo", ["python3", "-c", DUMP_TODOS], work / "todos.jsonl", user="todo",
-                      env={"MONGODB_PASSWORD_FILE": "/run/todo-secrets/mongodb_password"})
+        _exec_to_file(settings, "todo", DUMP_TODOS, work / "todos.jsonl", user="todo")
         manifest = {"created": stamp, "domain": settings.domain, "database": settings["MYSQL_DATABASE"],
                     "files": ["mariadb.sql", "wordpress.tar", "todos.jsonl"], "secrets": with_secrets}
         (work / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
@@ -131,14 +111,18 @@ def restore(settings: Settings, archive: Path, say=print) -> dict:
         say("restoring the MariaDB database")
         _exec_from_file(settings, "mariadb", ["db-restore"], work / "mariadb.sql")
         say("restoring the todos")
-        count = _exec_from_file(settings, "todo", ["env", "MONGODB_PASSWORD_FILE=/run/todo-secrets/mongodb_password",
-                                         "python3", "-c", RESTORE_TODOS], work / "todos.jsonl", user="todo")
+        restored = json.loads(_exec_from_file(settings, "todo", RESTORE_TODOS, work / "todos.jsonl",
+                                              user="todo").splitlines()[-1])
         say("emptying the object cache (it holds the data from before the restore)")
-        compose.exec_in(settings, "redis", ["bash", "-c",
-                        'REDISCLI_AUTH="$(</run/secrets/redis_password)" redis-cli --no-auth-warning FLUSHDB'])
+        # cache-flush (in the redis image) logs in as Redis's maintenance user.
+        flushed = compose.exec_in(settings, "redis", ["cache-flush"], timeout=60)
+        if flushed.returncode != 0:
+            say("WARNING: emptying the object cache failed "
+                f"({flushed.stderr.decode(errors='replace').strip()[-200:]}); WordPress may show data from before "
+                "the restore until it is emptied: `invoke down` then `invoke up` (Redis keeps nothing on disk)")
         if manifest.get("secrets"):
             saved = work / "secrets"
             say(f"the archive carries secrets; they were not applied. To use them on a new machine, copy "
                 f"them into {settings.secrets_dir} before the first `invoke up`: tar -xzf {archive} secrets")
             shutil.rmtree(saved, ignore_errors=True)
-    return {"todos": int(count.splitlines()[-1]) if count else 0, "created": manifest["created"]}
+    return {"todos": restored["todos"], "todo_accounts": restored["users"], "created": manifest["created"]}

@@ -189,9 +189,10 @@ http {{
     # Taken from the stack's own nginx.conf, so the two cannot drift apart.
     SHARED = re.compile(r"^\s*(?:ssl_(?!certificate)\w+|keepalive_\w+|sendfile|tcp_nopush)\s.*;$", re.M)
 
-    def __init__(self, files: dict[str, bytes], tls: Path):
+    def __init__(self, files: dict[str, bytes], tls: Path, suite: str = "trixie"):
         self.files = files
         self.tls = tls
+        self.suite = suite
         self.dir = None
         self.process = None
 
@@ -205,8 +206,10 @@ http {{
             (www / name).write_bytes(data)
             (www / name).chmod(0o644)
         conf = Path(self.dir) / "nginx.conf"
-        shared = "\n".join(host_curves(match.group(0))
-                           for match in self.SHARED.finditer(STACK_NGINX_CONF.read_text()))
+        # The TLS groups live in the image's suite folder (nginx.conf includes it).
+        stack_text = STACK_NGINX_CONF.read_text() + "\n" + (
+            STACK_NGINX_CONF.parent / "suites" / self.suite / "tls-groups.conf").read_text()
+        shared = "\n".join(host_curves(match.group(0)) for match in self.SHARED.finditer(stack_text))
         conf.write_text(self.CONF.format(root=self.dir, port=CEILING_PORT, tls=self.tls, shared=shared,
                                          snippets=STACK_NGINX_CONF.parent / "snippets"))
         self.process = subprocess.Popen(["nginx", "-e", f"{self.dir}/error.log", "-c", str(conf),
@@ -467,7 +470,8 @@ def run(api, settings: Settings, services: list[str], duration: int, repeats: in
     idle = footprint(api, settings, services)
     fixtures = prepare(settings, say)
     try:
-        with HostNginx({"bench-1k.html": ONE_KB, "bench-home.html": fixtures["home"]}, settings.secrets_dir / "tls"):
+        with HostNginx({"bench-1k.html": ONE_KB, "bench-home.html": fixtures["home"]}, settings.secrets_dir / "tls",
+                       settings["DEBIAN_SUITE"]):
             results = measure_all(settings, scenarios(settings.domain, fixtures), duration, repeats, say)
     finally:
         clean_up(settings, fixtures)

@@ -133,6 +133,7 @@ def up(api, settings: Settings, nodes: int, say=print) -> str:
     for index in range(1, nodes + 1):
         wait_engine(api, node_name(settings, index))
     form_swarm(api, settings, nodes, say)
+    prepare_for_deploy(api, settings, nodes)
     return docker_host(settings)
 
 
@@ -161,6 +162,37 @@ def form_swarm(api, settings: Settings, nodes: int, say=print) -> None:
                                           f"{node_address(api, settings, manager)}:2377"])
         if code != 0:
             raise LabError(f"{name} could not join the swarm: {out.strip()}")
+
+
+# `invoke deploy` runs the registry on the manager (port 5000) and the stores
+# on one labelled node; see inception/deploy.py.
+REGISTRY_PORT = 5000
+NODE_LABELS = {1: ("inception.registry=true", "inception.stores=true")}
+
+
+def prepare_for_deploy(api, settings: Settings, nodes: int) -> None:
+    """Label the nodes as `invoke deploy` expects and make every node's engine
+    trust the project CA for the registry (what an operator does by hand on
+    real machines: see the README's "Scaling out")."""
+    from . import secrets
+
+    manager = node_name(settings, 1)
+    for index, node_labels in NODE_LABELS.items():
+        if index > nodes:
+            continue
+        args = [item for label in node_labels for item in ("--label-add", label)]
+        code, out = node_exec(api, manager, ["docker", "node", "update", *args, node_name(settings, index)])
+        if code != 0:
+            raise LabError(f"labelling {node_name(settings, index)} failed: {out.strip()}")
+    secrets.ensure_secrets(settings.hostnames, settings.secrets_dir)
+    ca = (settings.secrets_dir / "tls" / "ca.crt").read_text()
+    certs_dir = f"/etc/docker/certs.d/{node_address(api, settings, manager)}:{REGISTRY_PORT}"
+    for index in range(1, nodes + 1):
+        # The CA certificate is public; the engine reads this folder on every pull.
+        code, out = node_exec(api, node_name(settings, index), [
+            "sh", "-c", 'install -d -m 0755 "$1" && printf "%s" "$2" > "$1/ca.crt"', "sh", certs_dir, ca])
+        if code != 0:
+            raise LabError(f"installing the registry's CA in {node_name(settings, index)} failed: {out.strip()}")
 
 
 def down(api, settings: Settings, say=print) -> None:

@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from .errors import InceptionError
 from .settings import ROOT
 
 SECRETS_DIR = ROOT / "secrets"
@@ -36,7 +37,7 @@ CA_DAYS = 3650
 SERVER_DAYS = 365
 
 
-class SecretsError(Exception):
+class SecretsError(InceptionError):
     pass
 
 

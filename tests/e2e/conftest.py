@@ -19,6 +19,21 @@ from inception import compose, secrets, settings as config, stack
 
 ROOT = config.ROOT
 
+# What the packages of each DEBIAN_SUITE can do, where the suites differ (the
+# README's "Component versions per suite"). Tests of such a feature assert it
+# on a suite that has it and its absence on one that has not, never skip.
+SUITE_FEATURES = {
+    # OpenSSL 3.5: hybrid post-quantum groups; nginx 1.26: QUIC and HTTP/3.
+    "trixie": frozenset({"ml-kem", "http3"}),
+    # OpenSSL 3.0 and nginx 1.22: neither.
+    "bookworm": frozenset(),
+}
+
+
+def suite_has(settings, feature: str) -> bool:
+    """Whether the stack's Debian suite offers `feature` (see SUITE_FEATURES)."""
+    return feature in SUITE_FEATURES[settings["DEBIAN_SUITE"]]
+
 
 @pytest.fixture(scope="session")
 def settings():
@@ -161,16 +176,19 @@ def admin(wordpress, secret):
     return wordpress.login(wordpress.settings["WP_ADMIN_USER"], secret("wp_admin_password"))
 
 
-def assert_internal_only(docker_api, name: str, network: str, port: int) -> None:
-    """The service publishes nothing, sits on one internal network only, and
-    nothing answers on its port at the host's loopback."""
+def assert_internal_only(docker_api, name: str, network, port: int) -> None:
+    """The service publishes nothing, sits on exactly the given internal
+    network(s) (a name or a list of compose network names), and nothing
+    answers on its port at the host's loopback."""
     container = service_container(docker_api, name)
     published = [b for b in (container.attrs["NetworkSettings"]["Ports"] or {}).values() if b]
     assert not published, f"{name} publishes {published}"
-    networks = list(container.attrs["NetworkSettings"]["Networks"])
+    networks = sorted(container.attrs["NetworkSettings"]["Networks"])
     project = container.labels["com.docker.compose.project"]
-    assert networks == [f"{project}_{network}"], f"{name} is on {networks}"
-    assert docker_api.networks.get(networks[0]).attrs["Internal"] is True, f"{networks[0]} has a route out"
+    wanted = [network] if isinstance(network, str) else list(network)
+    assert networks == sorted(f"{project}_{n}" for n in wanted), f"{name} is on {networks}, expected {wanted}"
+    for joined in networks:
+        assert docker_api.networks.get(joined).attrs["Internal"] is True, f"{joined} has a route out"
     with socket.socket() as probe:
         probe.settimeout(3)
         assert probe.connect_ex(("127.0.0.1", port)) != 0, f"something answers on 127.0.0.1:{port}"
@@ -212,6 +230,16 @@ def run_once(docker_api, image: str, command: list[str], **kwargs) -> bytes:
         return container.logs(stderr=False)
     finally:
         container.remove(force=True, v=True)
+
+
+def wait_for_log(container, since: int, text: str, timeout: float = 20) -> str:
+    """A container's log since `since` once it holds `text` (lines reach the
+    log driver a moment after the request that wrote them)."""
+    def logs_with_text():
+        logs = container.logs(since=since).decode(errors="replace")
+        return logs if text in logs else None
+
+    return wait_until(logs_with_text, timeout, f"{text!r} in the log of {container.name}", interval=0.5)
 
 
 def wait_until(predicate, timeout: float, what: str, interval: float = 1.0):
@@ -295,3 +323,29 @@ def page(browser):
     watched = PageWatch(context.new_page())
     yield watched
     context.close()
+
+
+def todo_url(settings, path: str = "") -> str:
+    return settings.url(host=f"todo.{settings.domain}", path=path)
+
+
+def todo_account(settings, ca_file: str, prefix: str = "user") -> requests.Session:
+    """A new todo account (a unique name, so rate limits and lists never mix
+    between tests), signed in: the session carries its cookie. Its name and
+    password are on the session as todo_username / todo_password."""
+    import uuid
+
+    session = new_session(ca_file)
+    session.todo_username = f"{prefix}-{uuid.uuid4().hex[:12]}"
+    session.todo_password = uuid.uuid4().hex
+    r = session.post(todo_url(settings, "/api/auth/register"), timeout=30,
+                     json={"username": session.todo_username, "password": session.todo_password})
+    assert r.status_code == 201, f"registering {session.todo_username} -> {r.status_code}: {r.text[:200]}"
+    return session
+
+
+@pytest.fixture
+def todo_session(stack_up, ca_file):
+    """A signed-in todo account of its own."""
+    with todo_account(stack_up, ca_file) as session:
+        yield session

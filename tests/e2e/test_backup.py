@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import invoke
+from .conftest import invoke, new_session, todo_url
 
 pytestmark = pytest.mark.disruptive
 
 
-def test_backup_then_clean_up_and_restore_brings_everything_back(wordpress, admin, http, stack_up, secret):
+def test_backup_then_clean_up_and_restore_brings_everything_back(wordpress, admin, http, todo_session, stack_up,
+                                                                 secret, ca_file):
     tag = uuid.uuid4().hex[:8]
     post = wordpress.create_post(admin, f"Backed up {tag}", content="Restored content.")
     nonce = wordpress.rest_nonce(admin)
@@ -24,8 +25,7 @@ def test_backup_then_clean_up_and_restore_brings_everything_back(wordpress, admi
                       json={"username": f"reader{tag}", "email": f"reader{tag}@example.com",
                             "password": uuid.uuid4().hex, "roles": ["subscriber"]})
     assert user.status_code == 201, f"creating a user -> {user.status_code}: {user.text[:200]}"
-    todo_url = stack_up.url(host=f"todo.{stack_up.domain}", path="/api/todos")
-    todo = http.post(todo_url, json={"title": f"Backed up {tag}"}, timeout=30).json()
+    todo = todo_session.post(todo_url(stack_up, "/api/todos"), json={"title": f"Backed up {tag}"}, timeout=30).json()
 
     result = invoke("backup")
     archive = Path(result.stdout.split("backup written: ")[1].split(" (")[0])
@@ -47,5 +47,10 @@ def test_backup_then_clean_up_and_restore_brings_everything_back(wordpress, admi
     users = again.get(wordpress.url("/wp-json/wp/v2/users"), params={"context": "edit", "search": f"reader{tag}"},
                       headers={"X-WP-Nonce": wordpress.rest_nonce(again)}, timeout=30).json()
     assert [u["username"] for u in users] == [f"reader{tag}"], f"user not restored: {users}"
-    restored = http.get(f"{todo_url}/{todo['id']}", timeout=30)
+    # The account comes back with its password (sessions do not: a restore signs everyone out).
+    owner = new_session(ca_file)
+    login = owner.post(todo_url(stack_up, "/api/auth/login"), timeout=30,
+                       json={"username": todo_session.todo_username, "password": todo_session.todo_password})
+    assert login.status_code == 200, f"todo account not restored: {login.status_code} {login.text[:200]}"
+    restored = owner.get(todo_url(stack_up, f"/api/todos/{todo['id']}"), timeout=30)
     assert restored.status_code == 200 and restored.json() == todo, f"todo not restored: {restored.text[:200]}"

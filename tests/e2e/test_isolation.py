@@ -11,8 +11,9 @@ from inception.settings import ROOT
 from .conftest import assert_internal_only, run_once
 
 # PID 1 of each container (the name in /proc/<pid>/comm, 15 characters at most).
-DAEMONS = {"nginx": "nginx", "wordpress": "php-fpm8.4", "mariadb": "mariadbd", "ftp": "vsftpd",
-           "redis": "redis-server", "adminer": "php-fpm8.4", "static": "nginx", "todo": "gunicorn",
+# PHP-FPM runs as php-fpm, the images' link to this suite's php-fpm8.x.
+DAEMONS = {"nginx": "nginx", "wordpress": "php-fpm", "mariadb": "mariadbd", "ftp": "vsftpd",
+           "redis": "redis-server", "adminer": "php-fpm", "static": "nginx", "todo": "gunicorn",
            "mongodb": "ferretdb"}
 # Documented exception: vsftpd 3.0.5 segfaults as PID 1 when a session ends,
 # so the ftp container runs it under docker-init (compose `init: true`).

@@ -26,24 +26,25 @@ def assert_todo_kept(http, settings, item):
     assert r.status_code == 200 and r.json() == item, f"todo {item['title']!r} lost: {r.status_code} {r.text[:200]}"
 
 
-def test_post_and_todo_survive_down_and_up(wordpress, admin, http, stack_up):
+def test_post_and_todo_survive_down_and_up(wordpress, admin, http, todo_session, stack_up):
     post = wordpress.create_post(admin, f"Survives down and up {uuid.uuid4().hex[:8]}")
-    item = create_todo(http, stack_up, f"Survives down and up {uuid.uuid4().hex[:8]}")
+    item = create_todo(todo_session, stack_up, f"Survives down and up {uuid.uuid4().hex[:8]}")
     invoke("down")
     invoke("up")
     assert_post_served(http, post)
-    assert_todo_kept(http, stack_up, item)
+    # The session lives in the store too: the same cookie still works.
+    assert_todo_kept(todo_session, stack_up, item)
 
 
 def test_up_recreates_a_network_whose_settings_changed(wordpress, admin, http, stack_up, docker_api):
-    """After an upgrade that changes a network's options (here the frontend
-    left at Docker's default MTU), `invoke up` needs no manual step and keeps
-    the data."""
+    """After an upgrade that changes a network's options (here nginx's network
+    to WordPress left at Docker's default MTU), `invoke up` needs no manual
+    step and keeps the data."""
     post = wordpress.create_post(admin, f"Survives a network upgrade {uuid.uuid4().hex[:8]}")
     invoke("down")
-    name = f"{stack_up.project}_frontend"
+    name = f"{stack_up.project}_nginx-wordpress"
     docker_api.networks.create(name, driver="bridge", labels={
-        "com.docker.compose.project": stack_up.project, "com.docker.compose.network": "frontend",
+        "com.docker.compose.project": stack_up.project, "com.docker.compose.network": "nginx-wordpress",
         "com.docker.compose.version": "1.29.2"})
     result = invoke("up")
     assert "network settings changed" in result.stdout + result.stderr, result.stdout[-500:]
@@ -60,9 +61,9 @@ def test_post_survives_a_database_crash_and_mariadb_restarts(wordpress, admin, h
     assert_post_served(http, other)
 
 
-def test_todo_survives_a_store_crash_and_the_store_restarts(http, docker_api, stack_up):
-    item = create_todo(http, stack_up, f"Survives a crash {uuid.uuid4().hex[:8]}")
+def test_todo_survives_a_store_crash_and_the_store_restarts(todo_session, docker_api, stack_up):
+    item = create_todo(todo_session, stack_up, f"Survives a crash {uuid.uuid4().hex[:8]}")
     crash(docker_api, "mongodb")
-    assert_todo_kept(http, stack_up, item)
-    after = create_todo(http, stack_up, f"Written after the crash {uuid.uuid4().hex[:8]}")
-    assert_todo_kept(http, stack_up, after)
+    assert_todo_kept(todo_session, stack_up, item)
+    after = create_todo(todo_session, stack_up, f"Written after the crash {uuid.uuid4().hex[:8]}")
+    assert_todo_kept(todo_session, stack_up, after)

@@ -53,15 +53,95 @@ def test_every_service_restarts_checks_health_and_is_named(service):
     assert "environment" not in spec or not any("PASSWORD" in key for key in spec["environment"])
 
 
-def test_backend_network_is_internal_and_only_nginx_publishes():
-    assert COMPOSE["networks"]["backend"]["internal"] is True
-    assert COMPOSE["networks"]["documents"]["internal"] is True
+# The architecture's links (DESIGN.md): each is its own network, named
+# <client>-<server>; ftp has one of its own that reaches nothing.
+LINKS = {("nginx", "wordpress"), ("nginx", "adminer"), ("nginx", "static"), ("nginx", "todo"),
+         ("wordpress", "mariadb"), ("wordpress", "redis"), ("adminer", "mariadb"), ("todo", "mongodb")}
+
+
+def service_networks(service: str) -> set[str]:
+    networks = COMPOSE["services"][service].get("networks") or []
+    return set(networks if isinstance(networks, list) else networks)
+
+
+def test_each_link_of_the_architecture_is_its_own_network():
+    members = {name: {service for service in COMPOSE["services"] if name in service_networks(service)}
+               for name in COMPOSE["networks"]}
+    expected = {f"{a}-{b}": {a, b} for a, b in LINKS} | {"ftp": {"ftp"}}
+    assert members == expected, f"network members {members}, architecture {expected}"
+
+
+def test_networks_behind_nginx_are_internal_and_only_nginx_and_ftp_publish():
+    # nginx-wordpress carries nginx's published port and WordPress's optional
+    # route out (WP_EXTERNAL_HTTP); ftp's publishes the FTP ports.
+    routed = {name for name, spec in COMPOSE["networks"].items() if not (spec or {}).get("internal")}
+    assert routed == {"nginx-wordpress", "ftp"}, f"networks with a route out: {routed}"
     publishing = {name for name, spec in COMPOSE["services"].items() if spec.get("ports")}
     assert publishing <= {"nginx", "ftp"}, f"services publishing ports: {publishing}"
 
 
+def test_wordpress_reaches_nginx_under_the_site_name():
+    """WordPress calls its own URL (cron, site health): nginx answers to it on their network."""
+    aliases = COMPOSE["services"]["nginx"]["networks"]["nginx-wordpress"]["aliases"]
+    assert aliases == ["${DOMAIN_NAME}"], aliases
+
+
 def test_web_path_networks_carry_large_frames():
     """A page and its headers cross the bridge in one segment, as on loopback."""
-    for name in ("frontend", "backend", "documents"):
+    web_path = [name for name in COMPOSE["networks"] if name != "ftp"]
+    assert len(web_path) == len(LINKS), web_path
+    for name in web_path:
         options = COMPOSE["networks"][name].get("driver_opts") or {}
         assert int(options.get("com.docker.network.driver.mtu", 1500)) >= 9000, f"network {name}: {options}"
+
+
+STATIC_SITE = compose.COMPOSE_FILE.parent / "requirements" / "static" / "site"
+
+
+def test_architecture_picture_shows_exactly_the_compose_networks():
+    """The static site's picture and its caption name every network of the
+    compose file, none other, and mark the internal ones as such."""
+    import re
+    import xml.etree.ElementTree as ElementTree
+
+    svg = ElementTree.parse(STATIC_SITE / "assets" / "architecture.svg").getroot()
+    drawn = {g.get("data-network"): g.get("data-internal") == "true"
+             for g in svg.iter("{http://www.w3.org/2000/svg}g") if g.get("data-network")}
+    wanted = {name: bool((spec or {}).get("internal")) for name, spec in COMPOSE["networks"].items()}
+    assert drawn == wanted, f"the picture shows {drawn}, the compose file has {wanted}"
+    labels = {g.get("data-network"): "".join(g.itertext()) for g in svg.iter("{http://www.w3.org/2000/svg}g")
+              if g.get("data-network")}
+    assert all(text == name for name, text in labels.items()), f"labels differ from their networks: {labels}"
+    page = (STATIC_SITE / "index.html").read_text()
+    caption = re.search(r"<figcaption>(.*?)</figcaption>", page, re.S).group(1)
+    named = set(re.findall(r'data-network="([^"]+)"', caption))
+    assert named == set(wanted), f"the caption names {sorted(named)}, the compose file has {sorted(wanted)}"
+
+
+def test_every_build_gets_the_debian_suite():
+    """Dockerfiles choose package names and paths by suite (php8.4 / php8.2,
+    nginx's listen parameters): each build gets DEBIAN_SUITE beside its base
+    image, and no default stands in for a missing setting."""
+    from inception.settings import SUITES
+
+    built = {name: service["build"] for name, service in COMPOSE["services"].items() if "build" in service}
+    assert built, "no service is built"
+    for name, build in built.items():
+        args = build.get("args") or {}
+        assert args.get("DEBIAN_SUITE", "").startswith("${DEBIAN_SUITE:?"), f"{name}: no DEBIAN_SUITE build argument"
+        assert args.get("BASE_IMAGE", "").startswith("inception-base:${DEBIAN_SUITE:?"), f"{name}: base not per suite"
+        dockerfile = compose.COMPOSE_FILE.parent / build["context"] / "Dockerfile"
+        text = dockerfile.read_text()
+        if "$DEBIAN_SUITE" in text:
+            assert "ARG DEBIAN_SUITE" in text, f"{name}'s Dockerfile uses DEBIAN_SUITE without declaring it"
+            if "case \"$DEBIAN_SUITE\"" in text:
+                missing = [suite for suite in SUITES if f"{suite})" not in text]
+                assert not missing, f"{name}'s Dockerfile has no case for {missing}"
+
+
+def test_nginx_has_the_same_settings_files_for_every_suite():
+    from inception.settings import SUITES
+
+    folder = compose.COMPOSE_FILE.parent / "requirements/nginx/conf/suites"
+    files = {suite: sorted(path.name for path in (folder / suite).iterdir()) for suite in SUITES}
+    assert all(names == files[SUITES[0]] and names for names in files.values()), f"per-suite files differ: {files}"

@@ -20,7 +20,9 @@ if [[ -s /etc/inception/build-ca.pem ]]; then
 	update-ca-certificates >/dev/null
 fi
 
-args=(--userland-proxy=false --host=unix:///var/run/docker.sock)
+# --no-new-privileges for every container: Docker 26's swarm services cannot
+# ask for it themselves (compose's security_opt is ignored by stack deploy).
+args=(--userland-proxy=false --no-new-privileges --host=unix:///var/run/docker.sock)
 # The lab's manager also answers on a socket the host can reach (`invoke lab`
 # mounts /run/lab from the host and prints DOCKER_HOST for it).
 if [[ -d /run/lab ]]; then

@@ -35,6 +35,43 @@ render_templates() {
 	note "sites rendered for $DOMAIN_NAME"
 }
 
+# The address the host's own requests come from: with Docker's userland proxy
+# off, a request from the host to the published port reaches nginx from the
+# gateway of the network nginx is published on (its default route). Read from
+# the kernel's routing table, so no network's subnet is written down anywhere.
+default_gateway() {
+	local iface destination gateway rest
+	while read -r iface destination gateway rest; do
+		if [[ "$destination" == 00000000 && "$gateway" != 00000000 ]]; then
+			# Little-endian hex, as the kernel prints it.
+			printf '%d.%d.%d.%d\n' "0x${gateway:6:2}" "0x${gateway:4:2}" "0x${gateway:2:2}" "0x${gateway:0:2}"
+			return
+		fi
+	done < <(tail -n +2 /proc/net/route)
+}
+
+# Who reaches Adminer: this machine, plus ADMINER_ALLOW (addresses or CIDR
+# ranges, comma-separated). Everyone else gets the "restricted" page.
+render_adminer_access() {
+	local gateway entry entries=() allowed=(127.0.0.1 ::1)
+	gateway="$(default_gateway)"
+	[[ -n "$gateway" ]] && allowed+=("$gateway")
+	IFS=, read -ra entries <<<"${ADMINER_ALLOW:-}"
+	for entry in "${entries[@]}"; do
+		entry="${entry//[[:space:]]/}"
+		[[ -n "$entry" ]] || continue
+		[[ "$entry" =~ ^([0-9]{1,3}(\.[0-9]{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)(/[0-9]{1,3})?$ ]] ||
+			die "ADMINER_ALLOW: \"$entry\" is not an address or CIDR range (e.g. 192.0.2.10 or 192.0.2.0/24); fix it in .env and run \`invoke up\`"
+		allowed+=("$entry")
+	done
+	{
+		printf '# Rendered at start from ADMINER_ALLOW (see the adminer site).\n'
+		printf 'allow %s;\n' "${allowed[@]}"
+		printf 'deny all;\n'
+	} >/run/nginx/adminer-allow.conf
+	note "Adminer answers to ${allowed[*]} only"
+}
+
 _main() {
 	if [[ "${1:-}" == -* ]]; then
 		set -- nginx "$@"
@@ -44,6 +81,7 @@ _main() {
 		install -d -m 0755 /run/nginx /var/lib/nginx /var/cache/nginx
 		install_certificate
 		render_templates
+		render_adminer_access
 		# Last: once www-data owns them, root (without DAC_OVERRIDE) cannot write there.
 		chown www-data:www-data /run/nginx /var/lib/nginx /var/cache/nginx
 		# nginx reopens /dev/stdout for its access log: the container's pipes

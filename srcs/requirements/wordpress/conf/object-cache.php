@@ -526,6 +526,9 @@ LUA;
         $file = (getenv('WORDPRESS_SECRETS_DIR') ?: '/run/secrets') . '/redis_password';
         $password = is_readable($file) ? trim((string) file_get_contents($file)) : '';
         $port = (int) (getenv('WP_REDIS_PORT') ?: 6379);
+        // Redis's own user for WordPress, limited to the commands used here;
+        // `default` (what AUTH with a password alone means) is off.
+        $user = getenv('WP_REDIS_USER') ?: 'wordpress';
         // A persistent connection per PHP-FPM worker saves the connect and
         // AUTH round trips; if it went stale (Redis restarted), one fresh try.
         foreach ([true, false] as $persistent) {
@@ -537,7 +540,7 @@ LUA;
                 if (!$connected) {
                     throw new RedisException("cannot connect to {$this->host}:{$port}");
                 }
-                if ($password !== '' && !$redis->auth($password)) {
+                if ($password !== '' && !$redis->auth([$user, $password])) {
                     throw new RedisException('the password was refused');
                 }
                 $redis->ping();

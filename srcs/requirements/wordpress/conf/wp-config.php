@@ -48,6 +48,9 @@ define('FORCE_SSL_ADMIN', true);
 define('AUTOMATIC_UPDATER_DISABLED', true);
 define('WP_AUTO_UPDATE_CORE', false);
 define('DISALLOW_FILE_EDIT', true);
+// Plugins and themes come by FTP, not as uploads to the dashboard (the
+// hardening mu-plugin sets this too, for sites installed before it).
+define('DISALLOW_FILE_MODS', true);
 // Outbound HTTP (update checks, plugin directory) only when .env allows it;
 // requests to the site itself (cron, site health) always work.
 if (getenv('WP_EXTERNAL_HTTP') !== 'yes') {

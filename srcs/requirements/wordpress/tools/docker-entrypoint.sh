@@ -46,8 +46,10 @@ sync_core() {
 		return
 	fi
 	tar -C "$SRC" --exclude=./wp-content -cf - . | tar -C "$DOCROOT" --no-same-owner -xf -
-	# New bundled themes and plugins are added; nothing in wp-content is replaced.
-	cp -r --update=none "$SRC/wp-content/." "$DOCROOT/wp-content/"
+	# New bundled themes and plugins are added; nothing in wp-content is
+	# replaced. (tar, not `cp --update=none`: bookworm's coreutils 9.1 lacks it.)
+	mkdir -p "$DOCROOT/wp-content"
+	tar -C "$SRC/wp-content" -cf - . | tar -C "$DOCROOT/wp-content" --no-same-owner --skip-old-files -xf -
 }
 
 install_config() {
@@ -65,7 +67,7 @@ install_config() {
 install_drop_ins() {
 	local name target
 	mkdir -p "$DOCROOT/wp-content/mu-plugins"
-	for name in object-cache.php db-error.php mu-plugins/inception-cache-refresh.php; do
+	for name in object-cache.php db-error.php mu-plugins/inception-cache-refresh.php mu-plugins/inception-hardening.php; do
 		target="$DOCROOT/wp-content/$name"
 		if [[ -f "$target" ]] && ! grep -q '^ \* Inception-Drop-In:' "$target"; then
 			note "wp-content/$name is not ours, leaving it alone"
@@ -88,7 +90,7 @@ setup_site() {
 
 _main() {
 	if [[ "${1:-}" == -* ]]; then
-		set -- php-fpm8.4 -F "$@"
+		set -- php-fpm -F "$@"
 	fi
 	if [[ "$1" == __prepare_files ]]; then
 		sync_core
@@ -96,7 +98,7 @@ _main() {
 		install_drop_ins
 		exit
 	fi
-	if [[ "$1" == php-fpm8.4 ]]; then
+	if [[ "$1" == php-fpm ]]; then
 		verify_minimum_env
 		# Mode first, owner last: root keeps CHOWN but not FOWNER.
 		install -d -m 0755 /run/php

@@ -93,3 +93,32 @@ function ensure_user(string $login, string $email, string $password, string $rol
 
 ensure_user($env['WP_ADMIN_USER'], $env['WP_ADMIN_EMAIL'], $input['admin_password'], 'administrator');
 ensure_user($env['WP_USER'], $env['WP_USER_EMAIL'], $input['user_password'], 'author');
+
+// The names visitors see (on posts, in feeds and oEmbed) and the public slug
+// are not the login names, which WordPress would use for both: a login name is
+// half of what a password guesser needs. Names a user chose are kept.
+function public_names(string $login, string $shown): void
+{
+    $user = get_user_by('login', $login);
+    $slug_base = sanitize_title(mb_substr($login, 0, 50));
+    $changes = [];
+    if (strcasecmp($user->display_name, $login) === 0 || trim($user->display_name) === '') {
+        $changes['display_name'] = strcasecmp($shown, $login) === 0 ? "$shown ($user->ID)" : $shown;
+    }
+    if ($user->user_nicename === $slug_base || preg_match('/^' . preg_quote($slug_base, '/') . '-\d+$/', $user->user_nicename)) {
+        $changes['user_nicename'] = 'author-' . substr(hash_hmac('sha256', $login, wp_salt('auth')), 0, 10);
+    }
+    if (strcasecmp((string) get_user_meta($user->ID, 'nickname', true), $login) === 0) {
+        $changes['nickname'] = $changes['display_name'] ?? $user->display_name;
+    }
+    if ($changes) {
+        $result = wp_update_user(['ID' => $user->ID] + $changes);
+        if (is_wp_error($result)) {
+            fail("cannot set the public names of $login: " . $result->get_error_message());
+        }
+        say('Note', "public names of $login set (" . implode(', ', array_keys($changes)) . ')');
+    }
+}
+
+public_names($env['WP_ADMIN_USER'], 'Site editor');
+public_names($env['WP_USER'], 'Guest author');
