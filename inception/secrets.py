@@ -13,24 +13,15 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from . import composefile
 from .errors import InceptionError
 from .settings import ROOT
 
 SECRETS_DIR = ROOT / "secrets"
 
-# One value per file; the names are the compose secret names.
-PASSWORDS = (
-    "db_root_password",
-    "db_password",
-    "wp_admin_password",
-    "wp_user_password",
-    "wp_salt",
-    "ftp_password",
-    "redis_password",
-    "mongodb_password",
-    # Signs the todo app's session cookies (HMAC key, not a password).
-    "todo_session_key",
-)
+# One random value per file: every compose secret outside tls/ (the compose
+# file is where a secret is declared; it is not listed again here).
+PASSWORDS = tuple(composefile.generated_passwords())
 
 CA_DAYS = 3650
 # Mozilla's TLS guidelines allow at most 366 days (browsers refuse more than 398).
