@@ -49,6 +49,18 @@ def generated_passwords() -> list[str]:
     return [name for name, path in secret_files().items() if "/" not in path]
 
 
+def published_sockets(settings: Settings) -> list[tuple[str, int, str]]:
+    """(service, host port, protocol) for every port the stack publishes, ranges expanded."""
+    sockets = []
+    for service, definition in spec()["services"].items():
+        for entry in definition.get("ports") or []:
+            published, _, protocol = interpolate(str(entry), settings.values).partition("/")
+            host = published.rsplit(":", 1)[0].rsplit(":", 1)[-1]
+            low, _, high = host.partition("-")
+            sockets += [(service, port, protocol or "tcp") for port in range(int(low), int(high or low) + 1)]
+    return sockets
+
+
 def published_ports(settings: Settings) -> list[tuple[str, int]]:
     """(service, host port) for every port the stack publishes, ranges expanded."""
     ports = []

@@ -322,9 +322,10 @@ def swarm_service(name: str, service: dict, notes: list[str]) -> dict:
         port["mode"] = "host"
         port["published"] = int(port["published"]) if "-" not in str(port["published"]) else port["published"]
         ports.append(port)
-        if name == "nginx" and port.get("protocol", "tcp") == "tcp" and int(port["target"]) == 443:
-            # HTTP/3 (QUIC) on the same port.
-            ports.append({**port, "protocol": "udp"})
+    # HTTP/3 (QUIC) on the same port, for compose files that publish TCP only.
+    if name == "nginx" and not any(p.get("protocol") == "udp" and int(p["target"]) == 443 for p in ports):
+        ports += [{**p, "protocol": "udp"} for p in ports
+                  if p.get("protocol", "tcp") == "tcp" and int(p["target"]) == 443]
     if ports:
         service["ports"] = expand_ranges(ports)
     # Compose file secrets keep the host's 0600; Swarm's default is 0444.

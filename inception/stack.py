@@ -58,27 +58,33 @@ def networks_to_recreate(api, settings: Settings) -> list[str]:
 
 
 def check_ports_free(api, settings: Settings) -> None:
-    """Fail before starting when another program holds one of our ports."""
+    """Fail before starting when another program holds one of our ports (TCP,
+    or UDP for HTTP/3)."""
     ours = set()
     for container in compose.project_containers(api, settings, all_=False):
-        for bindings in (container.attrs["NetworkSettings"]["Ports"] or {}).values():
-            ours.update(int(b["HostPort"]) for b in bindings or [])
+        for inner, bindings in (container.attrs["NetworkSettings"]["Ports"] or {}).items():
+            ours.update((int(b["HostPort"]), inner.partition("/")[2] or "tcp") for b in bindings or [])
     address = settings["BIND_ADDRESS"]
-    for service, port in composefile.published_ports(settings):
-        if port in ours:
+    for service, port, protocol in composefile.published_sockets(settings):
+        if (port, protocol) in ours:
             continue
         family = socket.AF_INET6 if ":" in address else socket.AF_INET
-        with socket.socket(family, socket.SOCK_STREAM) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        kind = socket.SOCK_DGRAM if protocol == "udp" else socket.SOCK_STREAM
+        with socket.socket(family, kind) as probe:
+            # TCP only: lets a port whose last connections linger in TIME_WAIT
+            # count as free (for UDP it would let a bound port look free).
+            if kind == socket.SOCK_STREAM:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind((address, port))
             except PermissionError:
                 continue  # a privileged port: Docker binds it, not us; it reports conflicts itself
             except OSError as exc:
                 if exc.errno == errno.EADDRINUSE:
+                    flag = "-lunp" if protocol == "udp" else "-ltnp"
                     raise StackError(
-                        f"port {port} ({service}) on {address} is already in use by another program. "
-                        f"Stop that program (`sudo ss -ltnp 'sport = :{port}'` shows it) "
+                        f"port {port}/{protocol} ({service}) on {address} is already in use by another program. "
+                        f"Stop that program (`sudo ss {flag} 'sport = :{port}'` shows it) "
                         f"or choose another port in .env."
                     ) from None
                 raise

@@ -105,12 +105,15 @@ def test_a_container_reaches_exactly_the_services_it_uses(reachability, source):
         if (found[f"{target}:name"] == "open") != allowed:
             wrong.append(f"{target}:{port} by name is {found[f'{target}:name']}, "
                          f"{'a link' if allowed else 'no link'} in the architecture")
+        # By address: only the target's address on the link's network answers
+        # (no route between networks, and no extra network joined).
         for network, address in addresses(containers[target]).items():
             shared = network in source_networks
             state = found[f"{target}:{network}"]
-            if (state == "open") != shared:
-                wrong.append(f"{target}:{port} at {address} ({network}) is {state}, "
-                             f"{'a network' if shared else 'no network'} {source} shares")
+            if (state == "open") != (allowed and shared):
+                wrong.append(f"{target}:{port} at {address} ({network}) is {state}; "
+                             f"{'a link' if allowed else 'no link'} in the architecture, "
+                             f"{'a network' if shared else 'no network'} {source} joins")
     assert not wrong, f"from {source}: " + "; ".join(wrong)
 
 
@@ -384,7 +387,8 @@ def test_ftp_uploads_get_web_modes_and_the_web_servers_group(ftp_session, docker
             f"uploaded file: {stat(docker_api, f'{name}/file.txt')}")
         readable = service_container(docker_api, "wordpress").exec_run(
             ["cat", f"/var/www/html/{name}/file.txt"], user="www-data")
-        assert readable.output == b"uploaded by FTP", f"PHP-FPM's user cannot read it: {readable.output!r}"
+        assert readable.exit_code == 0 and readable.output == b"uploaded by FTP", (
+            f"PHP-FPM's user cannot read it: exit {readable.exit_code}, {readable.output!r}")
     finally:
         ftp_session.delete(f"{name}/file.txt")
         ftp_session.rmd(name)

@@ -23,6 +23,33 @@ def test_published_ports_follow_the_settings_and_expand_ranges():
     assert {service for service, _ in ports} == {"nginx", "ftp"}, "only nginx and ftp publish ports"
 
 
+def test_the_web_port_is_published_for_tcp_and_udp_alone():
+    """HTTP/3 rides on UDP of the same port; nothing else publishes UDP."""
+    sockets = composefile.published_sockets(settings())
+    assert {(port, protocol) for service, port, protocol in sockets if service == "nginx"} == {
+        (8443, "tcp"), (8443, "udp")}
+    assert [s for s in sockets if s[2] == "udp"] == [("nginx", 8443, "udp")]
+
+
+def test_a_udp_port_taken_by_another_program_is_reported(monkeypatch):
+    import socket
+
+    from inception import compose, stack
+
+    monkeypatch.setattr(compose, "project_containers", lambda *a, **k: [])
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as other, \
+            socket.socket(socket.AF_INET, socket.SOCK_STREAM) as free_tcp:
+        other.bind(("127.0.0.1", 0))
+        port = other.getsockname()[1]
+        # Only UDP is taken: the TCP side of the same number must be free for the test to mean anything.
+        free_tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        free_tcp.bind(("127.0.0.1", port))
+        free_tcp.close()
+        values = settings(HTTPS_PORT=str(port), FTP_PORT="0", FTP_PASV_MIN_PORT="0", FTP_PASV_MAX_PORT="0")
+        with pytest.raises(stack.StackError, match=rf"port {port}/udp \(nginx\)"):
+            stack.check_ports_free(None, values)
+
+
 def test_every_store_volume_has_a_data_folder():
     assert sorted(composefile.data_subdirs()) == ["mariadb", "mongodb", "wordpress"]
 

@@ -10,6 +10,7 @@ source /usr/local/lib/inception/entrypoint-lib.sh
 
 verify_minimum_env() {
 	[[ -n "${DOMAIN_NAME:-}" ]] || die "DOMAIN_NAME is not set; set it in .env (e.g. DOMAIN_NAME=jdoe.42.fr) and run \`invoke up\`"
+	[[ "${HTTPS_PORT:-}" =~ ^[0-9]+$ ]] || die "HTTPS_PORT is \"${HTTPS_PORT:-}\", not a port number; set it in .env (e.g. HTTPS_PORT=443) and run \`invoke up\`"
 	local name
 	for name in server.crt server.key; do
 		[[ -r "/run/secrets/$name" ]] ||
@@ -32,6 +33,8 @@ render_templates() {
 	for template in "$TEMPLATES"/*.conf.template; do
 		envsubst '${DOMAIN_NAME}' <"$template" >"$SITES/$(basename "$template" .template)"
 	done
+	# Alt-Svc names the port clients reach, which is HTTPS_PORT, not 443.
+	envsubst '${HTTPS_PORT}' </etc/nginx/suite/alt-svc.conf.template >/run/nginx/alt-svc.conf
 	note "sites rendered for $DOMAIN_NAME"
 }
 
