@@ -3,9 +3,12 @@
 import ftplib
 import io
 import ssl
+import time
 import uuid
 
 import pytest
+
+from .conftest import service_container, wait_until
 
 
 class ReusingFTP_TLS(ftplib.FTP_TLS):
@@ -108,3 +111,39 @@ def test_media_uploaded_through_wordpress_can_be_replaced_by_ftp(ftps, wordpress
     ftps.storbinary(f"STOR {path}", io.BytesIO(replacement))
     served = http.get(url, timeout=30)
     assert served.status_code == 200 and served.content == replacement, "FTP could not replace a WordPress upload"
+
+
+def test_vsftpd_as_pid1_outlives_its_sessions(stack_up, ca_file, secret, docker_api):
+    """Debian's vsftpd as PID 1 died when the first session ended (it reaped an
+    orphan it did not know); the image's patch keeps it alive."""
+    container = service_container(docker_api, "ftp")
+    pid, restarts = container.attrs["State"]["Pid"], container.attrs["RestartCount"]
+    for _ in range(3):
+        session = connect_tls(stack_up, ca_file)
+        session.login(stack_up["FTP_USER"], secret("ftp_password"))
+        session.prot_p()
+        session.nlst()
+        session.quit()
+    wait_until(lambda: container.reload() or container.attrs["State"]["Health"]["Status"] == "healthy", 30,
+               "ftp to answer its healthcheck after the sessions")
+    assert (container.attrs["State"]["Pid"], container.attrs["RestartCount"]) == (pid, restarts), (
+        f"vsftpd died after its sessions: pid {pid} -> {container.attrs['State']['Pid']}, "
+        f"restarts {restarts} -> {container.attrs['RestartCount']}")
+
+
+@pytest.mark.disruptive
+def test_docker_stop_ends_vsftpd_at_once(docker_api):
+    """As PID 1 vsftpd has no default signal actions: it must handle SIGTERM
+    itself, or `docker stop` waits out the grace period and kills it."""
+    container = service_container(docker_api, "ftp")
+    started = time.monotonic()
+    container.stop(timeout=20)
+    took = time.monotonic() - started
+    container.reload()
+    try:
+        assert took < 5 and container.attrs["State"]["ExitCode"] == 0, (
+            f"docker stop took {took:.1f}s, exit code {container.attrs['State']['ExitCode']} (137: killed)")
+    finally:
+        container.start()
+        wait_until(lambda: container.reload() or container.attrs["State"].get("Health", {}).get("Status")
+                   == "healthy", 120, "ftp to be healthy again")

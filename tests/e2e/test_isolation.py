@@ -15,11 +15,6 @@ from .conftest import assert_internal_only, run_once
 DAEMONS = {"nginx": "nginx", "wordpress": "php-fpm", "mariadb": "mariadbd", "ftp": "vsftpd",
            "redis": "redis-server", "adminer": "php-fpm", "static": "nginx", "todo": "gunicorn",
            "mongodb": "ferretdb"}
-# Documented exception: vsftpd 3.0.5 segfaults as PID 1 when a session ends,
-# so the ftp container runs it under docker-init (compose `init: true`).
-UNDER_INIT = {"ftp"}
-
-
 @pytest.fixture
 def containers(docker_api, stack_up):
     found = {c.labels["com.docker.compose.service"]: c
@@ -62,11 +57,6 @@ def test_networks_behind_nginx_have_no_route_out(docker_api, containers, name):
 @pytest.mark.parametrize("service", sorted(DAEMONS))
 def test_pid1_is_the_daemon(containers, service):
     pid = containers[service].attrs["State"]["Pid"]
-    if service in UNDER_INIT:
-        with open(f"/proc/{pid}/comm") as comm:
-            assert comm.read().strip() == "docker-init", f"{service} is not under docker-init"
-        with open(f"/proc/{pid}/task/{pid}/children") as children:
-            pid = int(children.read().split()[0])
     with open(f"/proc/{pid}/comm") as comm:
         name = comm.read().strip()
     assert name == DAEMONS[service], f"PID 1 of {service} is {name!r}, not {DAEMONS[service]!r}"
