@@ -178,6 +178,11 @@ def up(c, timeout=600):
                                + stack.unhealthy_report(api, settings)
                                + "\nFix the cause, then run `invoke up` again.") from None
     stack.wait_healthy(api, settings, stack.services(settings), timeout=float(timeout))
+    orphans = stack.remove_orphan_networks(api, settings)
+    if orphans:
+        say(f"removed networks the compose file no longer defines: {', '.join(orphans)}")
+    if stack.refresh_proxy(api, settings):
+        say("nginx reloaded: apps it keeps connections to were recreated")
     elapsed = time.monotonic() - started
     benchmark.record_timing("up_to_healthy_first_run_s" if first_run else "up_to_healthy_warm_s", elapsed)
     say(f"all services healthy, {elapsed:.0f}s after `up` started them")

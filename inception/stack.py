@@ -57,6 +57,19 @@ def networks_to_recreate(api, settings: Settings) -> list[str]:
     return stale
 
 
+def remove_orphan_networks(api, settings: Settings) -> list[str]:
+    """Remove this project's networks that the compose file no longer defines
+    (an upgrade split `backend` into one network per link), once unused."""
+    wanted = set(composefile.spec().get("networks") or {})
+    removed = []
+    for network in api.networks.list(filters={"label": f"com.docker.compose.project={settings.project}"}):
+        network.reload()
+        if network.attrs["Labels"].get("com.docker.compose.network") not in wanted and not network.attrs["Containers"]:
+            network.remove()
+            removed.append(network.name)
+    return removed
+
+
 def check_ports_free(api, settings: Settings) -> None:
     """Fail before starting when another program holds one of our ports (TCP,
     or UDP for HTTP/3)."""
@@ -88,6 +101,33 @@ def check_ports_free(api, settings: Settings) -> None:
                         f"or choose another port in .env."
                     ) from None
                 raise
+
+
+# Apps nginx keeps connections open to: their addresses are resolved when nginx
+# loads its configuration (srcs/requirements/nginx/conf/snippets/upstream-fallback.conf).
+KEPT_ALIVE_UPSTREAMS = ("static", "todo")
+
+
+def refresh_proxy(api, settings: Settings) -> bool:
+    """Reload nginx when an app it keeps connections to was (re)created after
+    nginx loaded its configuration: a new container may have a new address.
+    A reload is graceful (no request is dropped). True when it reloaded."""
+    def started(service):
+        # RFC 3339 with up to 9 fractional digits, trailing zeros dropped: not
+        # comparable as text.
+        stamp = api.containers.get(settings.container_name(service)).attrs["State"]["StartedAt"]
+        seconds, _, fraction = stamp.rstrip("Z").partition(".")
+        return seconds, int(fraction.ljust(9, "0")[:9] or 0)
+
+    nginx_started = started("nginx")
+    if not any(started(app) > nginx_started for app in KEPT_ALIVE_UPSTREAMS):
+        return False
+    result = compose.exec_in(settings, "nginx", ["nginx", "-s", "reload"], user="www-data", timeout=30)
+    if result.returncode != 0:
+        raise StackError("nginx did not reload after its apps were recreated: "
+                         f"{result.stderr.decode(errors='replace').strip()[-300:]}; "
+                         f"run `docker restart {settings.container_name('nginx')}`")
+    return True
 
 
 def describe_ports(container) -> str:
