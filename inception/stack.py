@@ -122,7 +122,9 @@ def refresh_proxy(api, settings: Settings) -> bool:
     nginx_started = started("nginx")
     if not any(started(app) > nginx_started for app in KEPT_ALIVE_UPSTREAMS):
         return False
-    result = compose.exec_in(settings, "nginx", ["nginx", "-s", "reload"], user="www-data", timeout=30)
+    # The entrypoint's reload renders the sites again first (an app that was
+    # down when nginx started was left out of its kept-alive upstream).
+    result = compose.exec_in(settings, "nginx", ["docker-entrypoint.sh", "reload"], timeout=30)
     if result.returncode != 0:
         raise StackError("nginx did not reload after its apps were recreated: "
                          f"{result.stderr.decode(errors='replace').strip()[-300:]}; "

@@ -9,7 +9,7 @@ import requests
 
 from inception import compose
 
-from .conftest import kill_main_process, new_session, run_once, suite_has, wait_restarted_and_healthy
+from .conftest import kill_main_process, new_session, run_once, suite_has, wait_restarted_and_healthy, wait_until
 
 VHOSTS = ["", "adminer.", "static.", "todo."]
 
@@ -47,3 +47,88 @@ def test_every_site_advertises_http3_on_the_published_port_over_http2(docker_api
     wrong = {host: answer for host, answer in answers.items() if answer.strip() != f"2 {expected}".strip()}
     assert len(answers) == len(VHOSTS) and not wrong, (
         f"expected HTTP/2 with Alt-Svc {expected or '(none)'!r} on every site, got {wrong or answers}")
+
+
+@pytest.mark.parametrize("app, path, answer", [("static", "/", 200), ("todo", "/api/auth/me", 401)])
+def test_a_crashed_app_is_served_again_through_kept_alive_connections(docker_api, stack_up, ca_file, app, path,
+                                                                      answer):
+    """nginx keeps connections to the static site and the todo app open, with
+    the address it loaded. Clients stream requests while the app's main process
+    is SIGKILLed: only requests made while the app is down may fail, each with
+    a gateway error (no hang); once the app is healthy again every request is
+    answered (no connection to the dead process, no stale address is kept)."""
+    url = f"https://{app}.{stack_up.domain}:{stack_up['HTTPS_PORT']}{path}"
+    stop = threading.Event()
+    results = []  # (started, finished, status or error), monotonic seconds
+
+    def client():
+        with new_session(ca_file) as session:
+            while not stop.is_set():
+                began = time.monotonic()
+                try:
+                    status = session.get(url, timeout=30).status_code
+                except requests.RequestException as exc:
+                    status = type(exc).__name__
+                results.append((began, time.monotonic(), status))
+
+    clients = [threading.Thread(target=client) for _ in range(4)]
+    for thread in clients:
+        thread.start()
+    try:
+        time.sleep(2)
+        killed = time.monotonic()
+        container, restarts, pid = kill_main_process(docker_api, app)
+        wait_restarted_and_healthy(container, restarts, pid)
+        healthy = time.monotonic()
+        time.sleep(3)
+    finally:
+        stop.set()
+        for thread in clients:
+            thread.join()
+
+    def when(t):
+        return round(t - killed, 2)
+
+    before = [(when(a), status) for a, b, status in results if b < killed and status != answer]
+    after = [(when(a), status) for a, b, status in results if a >= healthy and status != answer]
+    during = [(when(a), when(b), status) for a, b, status in results if b >= killed and a < healthy
+              and status != answer]
+    assert not before, f"requests failed before {app} was killed: {before[:5]}"
+    assert not after, (f"{app} was healthy again {when(healthy)} s after the kill, yet {len(after)} later requests "
+                       f"failed (a dead connection or a stale address kept by nginx?): {after[:5]}")
+    assert sum(1 for a, b, status in results if a >= healthy) >= 20, "too few requests after the restart to tell"
+    not_gateway = [failure for failure in during if failure[2] not in (502, 504)]
+    assert not not_gateway, f"while {app} was down, requests failed other than with 502/504: {not_gateway[:5]}"
+
+
+def test_nginx_starts_while_an_app_is_down_and_serves_it_once_back(docker_api, stack_up, ca_file):
+    """An `upstream` name that does not resolve would stop nginx from starting
+    (the whole edge down for one app): nginx starts without it, answers 502
+    for that site, serves it per request as soon as it is back, and a reload
+    (what `invoke up` does) brings the kept-alive path back."""
+    from inception import stack
+
+    url = f"https://static.{stack_up.domain}:{stack_up['HTTPS_PORT']}/"
+    static, nginx = (docker_api.containers.get(stack_up.container_name(name)) for name in ("static", "nginx"))
+
+    def healthy(container):
+        container.reload()
+        return container.attrs["State"].get("Health", {}).get("Status") == "healthy"
+
+    static.stop()
+    try:
+        nginx.restart()
+        wait_until(lambda: healthy(nginx), 120, "nginx to start and become healthy while static is down")
+        with new_session(ca_file) as http:
+            assert http.get(url, timeout=30).status_code == 502, "static is stopped: expected a 502 from nginx"
+    finally:
+        static.start()
+    wait_until(lambda: healthy(static), 120, "static to become healthy again")
+    with new_session(ca_file) as http:
+        answers = [http.get(url, timeout=30).status_code for _ in range(5)]
+        assert answers == [200] * 5, f"static is back, nginx should serve it (per-request lookup): {answers}"
+        assert stack.refresh_proxy(docker_api, stack_up), "static started after nginx: invoke up's refresh should reload"
+        rendered = compose.exec_in(stack_up, "nginx", ["cat", "/run/nginx/sites/static.conf"]).stdout.decode()
+        assert "server static:8080;" in rendered, "after the reload the kept-alive upstream should name static again"
+        answers = [http.get(url, timeout=30).status_code for _ in range(5)]
+        assert answers == [200] * 5, f"after nginx's reload: {answers}"

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from inception import privileges
+from tests import privileges
 
 from .conftest import service_container, kill_main_process, wait_for_log, wait_restarted_and_healthy, wait_until
 

@@ -6,7 +6,8 @@ Every deviation from the policy must be listed in inception/privileges.py
 
 import pytest
 
-from inception import compose, privileges
+from inception import compose
+from tests import privileges
 
 SERVICES = sorted(privileges.CAPABILITIES)
 

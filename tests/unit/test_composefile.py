@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from inception import composefile, privileges, secrets
+from inception import composefile, secrets
+from tests import privileges
 from inception.settings import Settings
 
 SERVICES = composefile.spec()["services"]

@@ -26,12 +26,30 @@ install_certificate() {
 	chown -R www-data:www-data "$TLS"
 }
 
-# Only ${DOMAIN_NAME} is substituted, so nginx's own $variables survive.
+# The server line of a kept-alive upstream block. nginx resolves its name when
+# it loads the configuration and refuses to start when the name is unknown (the
+# app's container is down): then the block gets a server marked down instead,
+# every request takes the site's @resolved fallback (looked up per request),
+# and the next `docker-entrypoint.sh reload` (`invoke up` runs it) restores
+# the kept-alive path.
+upstream_server() {
+	local host="$1" port="$2"
+	if getent hosts "$host" >/dev/null; then
+		printf '%s:%s' "$host" "$port"
+	else
+		warn "$host does not resolve yet: its site is served without kept-alive connections until nginx is reloaded"
+		printf '127.0.0.1:%s down' "$port"
+	fi
+}
+
+# Only the names listed are substituted, so nginx's own $variables survive.
 render_templates() {
 	install -d -m 0755 "$SITES"
 	local template
+	STATIC_SERVER="$(upstream_server static 8080)" TODO_SERVER="$(upstream_server todo 8000)"
+	export STATIC_SERVER TODO_SERVER
 	for template in "$TEMPLATES"/*.conf.template; do
-		envsubst '${DOMAIN_NAME}' <"$template" >"$SITES/$(basename "$template" .template)"
+		envsubst '${DOMAIN_NAME} ${STATIC_SERVER} ${TODO_SERVER}' <"$template" >"$SITES/$(basename "$template" .template)"
 	done
 	# Alt-Svc names the port clients reach, which is HTTPS_PORT, not 443.
 	envsubst '${HTTPS_PORT}' </etc/nginx/suite/alt-svc.conf.template >/run/nginx/alt-svc.conf
@@ -78,6 +96,17 @@ render_adminer_access() {
 _main() {
 	if [[ "${1:-}" == -* ]]; then
 		set -- nginx "$@"
+	fi
+	# `docker exec <nginx> docker-entrypoint.sh reload` (invoke up, after it
+	# recreated an app): the sites again with the apps' current addresses, then
+	# a graceful reload.
+	if [[ "$1" == reload ]]; then
+		verify_minimum_env
+		render_templates
+		# The test opens the access log (/dev/stdout): this exec's own pipes.
+		give_stdio_to www-data
+		as_user www-data nginx -e stderr -t -q || die "the nginx configuration is invalid (see above)"
+		exec_as www-data nginx -e stderr -s reload
 	fi
 	if [[ "$1" == nginx ]]; then
 		verify_minimum_env
