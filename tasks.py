@@ -92,9 +92,11 @@ def base(c, force=False):
     settings = config.load(required=False)
     api = compose.client()
     name = settings.base_image
-    if image_exists(api, name) and not force:
+    if base_image.is_current(api, settings["DEBIAN_SUITE"]) and not force:
         say(f"base image {name} exists, skipping (--force rebuilds it)")
         return
+    if image_exists(api, name):
+        say(f"the files every image shares (srcs/requirements/base) changed: rebuilding {name}")
     say(f"building {name} from the Debian archive")
     started = time.monotonic()
     method = base_image.build(settings["DEBIAN_SUITE"])
@@ -457,7 +459,7 @@ def lab(c, action, nodes=3):
         return
     if action != "up":
         raise Exit(f"error: unknown lab action {action!r}; use `invoke lab up [--nodes N]` or `invoke lab down`", code=1)
-    if not image_exists(api, f"inception-base:{labs.NODE_SUITE}"):
+    if not base_image.is_current(api, labs.NODE_SUITE):
         say(f"the lab nodes run on inception-base:{labs.NODE_SUITE}; building it first")
         base_image.build(labs.NODE_SUITE)
     host = labs.up(api, settings, int(nodes), say=say)

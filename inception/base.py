@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -156,9 +157,33 @@ def build_by_pulling(suite: str) -> None:
     compose.docker("tag", f"debian:{suite}-slim", raw_image(suite))
 
 
+LAYER_LABEL = "org.inception.base-layer"
+
+
+def layer_digest() -> str:
+    """One hash of the shared files the base image carries (srcs/requirements/base)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in LAYER_CONTEXT.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(LAYER_CONTEXT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def is_current(api, suite: str) -> bool:
+    """The base image exists and carries today's shared files."""
+    from docker.errors import ImageNotFound
+
+    try:
+        labels = api.images.get(base_image(suite)).labels or {}
+    except ImageNotFound:
+        return False
+    return labels.get(LAYER_LABEL) == layer_digest()
+
+
 def add_shared_layer(suite: str) -> None:
-    """Add the entrypoints' shared helpers on top of the raw tree."""
+    """Add the files every image shares on top of the raw tree, labelled with
+    their hash so that `invoke base` sees when they change."""
     built = compose.docker("build", "--quiet", "--build-arg", f"RAW_IMAGE={raw_image(suite)}",
+                           "--label", f"{LAYER_LABEL}={layer_digest()}",
                            "--tag", base_image(suite), str(LAYER_CONTEXT))
     if built.returncode != 0:
         raise BaseError(f"adding the shared layer failed:\n  {failure_lines(built.stderr)}")

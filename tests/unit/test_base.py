@@ -59,3 +59,14 @@ def test_a_failed_bootstrap_names_apt_s_errors(monkeypatch):
     message = str(failure.value)
     assert "E: Failed to fetch http://127.0.0.1:9/debian" in message, message
     assert "Connection refused" in message or "Unable to connect" in message, message
+
+
+def test_the_shared_layer_digest_follows_its_files(tmp_path, monkeypatch):
+    """`invoke base` rebuilds when a file every image shares changes."""
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "tools" / "helper").write_text("one\n")
+    monkeypatch.setattr(base, "LAYER_CONTEXT", tmp_path)
+    first = base.layer_digest()
+    assert first == base.layer_digest()
+    (tmp_path / "tools" / "helper").write_text("two\n")
+    assert base.layer_digest() != first
