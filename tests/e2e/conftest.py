@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from inception import compose, secrets, settings as config, stack
+from tests.loopback import names_to_loopback
 
 ROOT = config.ROOT
 
@@ -89,16 +90,8 @@ def resolve_to_loopback(request):
         names = set(config.load(required=False).hostnames)
     except config.SettingsError:
         names = set()
-    real = socket.getaddrinfo
-
-    def fake(host, *args, **kwargs):
-        if isinstance(host, str) and host.lower() in names:
-            host = "127.0.0.1"
-        return real(host, *args, **kwargs)
-
-    socket.getaddrinfo = fake
-    yield
-    socket.getaddrinfo = real
+    with names_to_loopback(names):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -5,19 +5,12 @@ WordPress user and a todo account with a todo, and records them in STATE;
 restarted), printing one line per item."""
 
 import json
-import socket
 import sys
 import uuid
 
 from inception import secrets, settings as config
 from tests.e2e.conftest import WordPress, new_session, todo_account, todo_url
-
-
-def resolve_to_loopback(settings) -> None:
-    names = set(settings.hostnames)
-    real = socket.getaddrinfo
-    socket.getaddrinfo = lambda host, *a, **k: real(
-        "127.0.0.1" if isinstance(host, str) and host.lower() in names else host, *a, **k)
+from tests.loopback import names_to_loopback
 
 
 def write(settings, ca: str, wordpress: WordPress, admin) -> dict:
@@ -61,7 +54,11 @@ def check(settings, ca: str, wordpress: WordPress, admin, state: dict) -> None:
 
 def main(action: str, state_file: str) -> None:
     settings = config.load()
-    resolve_to_loopback(settings)
+    with names_to_loopback(settings.hostnames):
+        run(action, state_file, settings)
+
+
+def run(action: str, state_file: str, settings) -> None:
     ca = str(settings.secrets_dir / "tls" / "ca.crt")
     wordpress = WordPress(settings, ca)
     admin = wordpress.login(settings["WP_ADMIN_USER"], secrets.read_secret("wp_admin_password", settings.secrets_dir))

@@ -7,7 +7,6 @@ Runs against the user's stack (`make` first); CI runs it on every push.
 
 import hashlib
 import os
-import socket
 import subprocess
 import sys
 import uuid
@@ -16,6 +15,7 @@ import pytest
 import requests
 
 from inception import compose, settings as config, stack
+from tests.loopback import names_to_loopback
 
 ROOT = config.ROOT
 pytestmark = pytest.mark.runner
@@ -31,12 +31,10 @@ def files_digest(settings) -> str:
 
 
 @pytest.fixture(autouse=True)
-def names_to_loopback(monkeypatch):
-    """The user's host names resolve to 127.0.0.1 in this process (no /etc/hosts edit)."""
-    names = set(config.load().hostnames)
-    real = socket.getaddrinfo
-    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: real(
-        "127.0.0.1" if isinstance(host, str) and host.lower() in names else host, *a, **k))
+def user_names_to_loopback():
+    """The user's host names resolve to 127.0.0.1 in this process."""
+    with names_to_loopback(config.load().hostnames):
+        yield
 
 
 def public_posts(settings) -> list:
