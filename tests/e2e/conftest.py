@@ -7,6 +7,7 @@ The project's host names resolve to loopback inside this process only, so no
 from __future__ import annotations
 
 import re
+import shlex
 import socket
 import subprocess
 import sys
@@ -121,6 +122,20 @@ def secret(stack_up):
 def service_container(docker_api, service: str):
     """The running stack's container of a service (named with the instance's prefix)."""
     return docker_api.containers.get(config.load().container_name(service))
+
+
+def redis_as(docker_api, user: str | None, *command: str, password_file="/run/secrets/redis_password",
+             timeout: int = 5, check: bool = False) -> str:
+    """redis-cli in the redis container as `user` (None: the bare AUTH <password>
+    form, which means the `default` user), authenticated from a file inside the
+    container; stdout and stderr. `check`: fail the test on a non-zero exit."""
+    auth = f"--user {shlex.quote(user)}" if user else ""
+    script = (f'REDISCLI_AUTH="$(<{password_file})" timeout {timeout} redis-cli --no-auth-warning '
+              f'{auth} -h 127.0.0.1 "$@" 2>&1')
+    result = service_container(docker_api, "redis").exec_run(["bash", "-c", script, "redis-cli", *command])
+    output = result.output.decode(errors="replace").strip()
+    assert not check or result.exit_code == 0, f"redis-cli {command} as {user}: {output[:300]}"
+    return output
 
 
 class WordPress:

@@ -11,7 +11,6 @@ project CA.
 from __future__ import annotations
 
 import base64
-import concurrent.futures
 import http.client
 import json
 import re
@@ -23,7 +22,7 @@ import pytest
 
 from inception import compose
 
-from .conftest import new_session, service_container, suite_has, wait_until
+from .conftest import new_session, suite_has, wait_until
 
 pytestmark = pytest.mark.attack
 

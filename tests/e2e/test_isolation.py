@@ -6,7 +6,6 @@ import subprocess
 import pytest
 
 from inception import compose, composefile, secrets
-from inception.settings import ROOT
 
 from .conftest import assert_internal_only, run_once
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import assert_internal_only, service_container, wait_for_log, wait_until
+from .conftest import assert_internal_only, redis_as, service_container, wait_for_log, wait_until
 
 CASES = Path(__file__).parent / "php" / "object_cache_cases.php"
 # Read from the PHP file itself, so a case added there is run and checked here.
@@ -16,12 +16,8 @@ CASE_NAMES = re.findall(r"^run_case\('([a-z0-9_]+)'", CASES.read_text(), re.M)
 
 
 def redis_cli(docker_api, *args: str) -> str:
-    """redis-cli inside the redis container as WordPress's Redis user (what the
-    object cache can see), authenticated from the container's secret."""
-    command = 'REDISCLI_AUTH="$(</run/secrets/redis_password)" redis-cli --no-auth-warning --user wordpress "$@"'
-    result = service_container(docker_api, "redis").exec_run(["bash", "-c", command, "redis-cli", *args])
-    assert result.exit_code == 0, f"redis-cli {args}: {result.output.decode()}"
-    return result.output.decode().strip()
+    """redis-cli as WordPress's Redis user: what the object cache can see."""
+    return redis_as(docker_api, "wordpress", *args, check=True)
 
 
 def flush_cache(docker_api) -> None:

@@ -494,3 +494,13 @@ def test_restore_takes_a_dump_from_before_accounts(db):
 def test_health_pings_the_store(app):
     r = client_for(app).get("/healthz")
     assert r.status_code == 200 and r.get_json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("path", ["/api/todos", "/api/auth/register", "/api/auth/login"])
+def test_a_body_over_the_limit_is_413_json_and_stores_nothing(app, db, alice, path):
+    client = alice if path == "/api/todos" else client_for(app)
+    body = {"title": "x" * (todo_app.BODY_MAX + 1)} if path == "/api/todos" else \
+        {"username": "mallory", "password": "p" * (todo_app.BODY_MAX + 1)}
+    users, todos = len(db["users"].docs), len(db["todos"].docs)
+    assert_error(client.post(path, json=body), 413, f"an oversized body on {path}")
+    assert (len(db["users"].docs), len(db["todos"].docs)) == (users, todos), f"{path} stored an oversized body"

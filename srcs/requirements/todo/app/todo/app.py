@@ -82,6 +82,10 @@ def object_id(raw: str) -> ObjectId:
 def json_body(fields: set[str]) -> dict:
     if not request.is_json:
         raise BadInput(415, "send the body as JSON (Content-Type: application/json)")
+    # Checked here, not left to MAX_CONTENT_LENGTH alone: Werkzeug before 2.3
+    # (bookworm's) lets get_json(silent=True) turn a too-large body into None.
+    if (request.content_length or 0) > BODY_MAX:
+        raise BadInput(413, f"the body is larger than {BODY_MAX} bytes")
     data = request.get_json(silent=True)
     if data is None:
         raise BadInput(400, "the body is not valid JSON")
