@@ -165,11 +165,7 @@ def same_origin() -> bool:
     return urlsplit(origin).hostname == urlsplit(f"//{request.host}").hostname
 
 
-def create_app(db=None, session_key: bytes | None = None, clock=time.time) -> Flask:
-    """db: the `todo` database (pymongo's, or any object giving the same
-    collections); session_key: the HMAC key of session cookies. Both default
-    to the store and the compose secret."""
-    app = Flask(__name__, static_folder=None)
+def configure_log() -> None:
     if not log.handlers:
         # Account events (created, failed or refused sign-ins; never a password)
         # go to the container's log.
@@ -177,88 +173,119 @@ def create_app(db=None, session_key: bytes | None = None, clock=time.time) -> Fl
         handler.setFormatter(logging.Formatter("%(asctime)s [todo] %(levelname)s: %(message)s"))
         log.addHandler(handler)
         log.setLevel(logging.INFO)
-    app.config["MAX_CONTENT_LENGTH"] = BODY_MAX
-    app.json.sort_keys = False
-    static_dir = os.path.join(os.path.dirname(__file__), "static")
 
-    if db is None:
-        db = store.connect()
-    if session_key is None:
-        session_key = store.secret("todo_session_key").encode()
-    if len(session_key) < 16:
-        raise ValueError("the session key is too short (expected the generated todo_session_key secret)")
-    todos, users, sessions, throttle, meta = (db[name] for name in ("todos", "users", "sessions", "throttle", "meta"))
-    indexed = []
 
-    def ensure_indexes():
-        # Once per process, on first use: at import time the store may still be starting.
-        if not indexed and hasattr(todos, "create_index"):
-            todos.create_index([("owner", ASCENDING), ("created_at", ASCENDING)])
-            indexed.append(True)
+# --- sessions ---------------------------------------------------------------
 
-    # --- sessions -------------------------------------------------------
+class Sessions:
+    """Session cookies: a random token and its HMAC; the store maps the token
+    to an account until it expires."""
 
-    def sign(token: str) -> str:
-        return hmac.new(session_key, token.encode(), hashlib.sha256).hexdigest()
+    def __init__(self, key: bytes, collection, clock):
+        self.key, self.collection, self.clock = key, collection, clock
 
+    def sign(self, token: str) -> str:
+        return hmac.new(self.key, token.encode(), hashlib.sha256).hexdigest()
+
+    @staticmethod
     def token_id(token: str) -> str:
         # The store keeps a hash: a copy of the sessions collection opens no session.
         return hashlib.sha256(token.encode()).hexdigest()
 
-    def current_user() -> str | None:
+    def current_user(self) -> str | None:
         if "user" in g:
             return g.user
         g.user = None
         value = request.cookies.get(COOKIE, "")
         token, _, signature = value.partition(".")
         # Forged or stale-key cookies stop here, before any database work.
-        if token and hmac.compare_digest(sign(token), signature):
-            doc = sessions.find_one({"_id": token_id(token)})
-            if doc and doc["expires"] > clock():
+        if token and hmac.compare_digest(self.sign(token), signature):
+            doc = self.collection.find_one({"_id": self.token_id(token)})
+            if doc and doc["expires"] > self.clock():
                 g.user = doc["user"]
         return g.user
 
-    def require_user() -> str:
-        user = current_user()
+    def require_user(self) -> str:
+        user = self.current_user()
         if user is None:
             raise BadInput(401, "sign in first (POST /api/auth/login)")
-        ensure_indexes()
         return user
 
-    def start_session(response, user: str):
+    def start(self, response, user: str):
         token = secrets.token_urlsafe(32)
-        sessions.insert_one({"_id": token_id(token), "user": user, "expires": clock() + SESSION_SECONDS})
+        expires = self.clock() + SESSION_SECONDS
+        self.collection.insert_one({"_id": self.token_id(token), "user": user, "expires": expires})
         # Strict: the cookie never rides on a request started by another site,
         # not even a link; this page loads without it and every API call is
         # same-site, so Strict costs the user nothing here.
-        response.set_cookie(COOKIE, f"{token}.{sign(token)}", max_age=SESSION_SECONDS, path="/",
+        response.set_cookie(COOKIE, f"{token}.{self.sign(token)}", max_age=SESSION_SECONDS, path="/",
                             secure=True, httponly=True, samesite="Strict")
         return response
 
-    # --- sign-in rate limits --------------------------------------------
+    def end(self, response):
+        token = request.cookies.get(COOKIE, "").partition(".")[0]
+        if token:
+            self.collection.delete_one({"_id": self.token_id(token)})
+        response.delete_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="Strict")
+        return response
 
-    def over_limit(bucket: str, limit: int, window: int) -> int:
+    def delete_expired(self) -> None:
+        self.collection.delete_many({"expires": {"$lt": self.clock()}})
+
+
+# --- sign-in rate limits ----------------------------------------------------
+
+class Throttle:
+    """The sign-in limits (ACCOUNT_* and ADDRESS_* above), one counter per
+    bucket and window."""
+
+    def __init__(self, collection, clock):
+        self.collection, self.clock = collection, clock
+
+    def over_limit(self, bucket: str, limit: int, window: int) -> int:
         """Count this attempt; the seconds to wait when it is over the limit, else 0.
         Counted before the password is checked, atomically, so parallel
         attempts cannot slip past the limit together."""
-        moment = clock()
+        moment = self.clock()
         slot = int(moment // window)
-        doc = throttle.find_one_and_update(
+        doc = self.collection.find_one_and_update(
             {"_id": f"{bucket}@{slot}"}, {"$inc": {"count": 1}, "$setOnInsert": {"expires": (slot + 1) * window}},
             upsert=True, return_document=ReturnDocument.AFTER)
         if doc["count"] > limit:
             return max(1, int((slot + 1) * window - moment + 0.999))
         return 0
 
-    def forgive(bucket: str, window: int, everything: bool):
-        slot = int(clock() // window)
+    def forgive(self, bucket: str, window: int, everything: bool):
+        slot = int(self.clock() // window)
         if everything:
-            throttle.delete_one({"_id": f"{bucket}@{slot}"})
+            self.collection.delete_one({"_id": f"{bucket}@{slot}"})
         else:
-            throttle.update_one({"_id": f"{bucket}@{slot}"}, {"$inc": {"count": -1}})
+            self.collection.update_one({"_id": f"{bucket}@{slot}"}, {"$inc": {"count": -1}})
 
-    # --- errors ---------------------------------------------------------
+    def admit(self, username: str, address: str) -> None:
+        """Count a sign-in attempt; 429 when the address or the account is over its limit."""
+        wait = self.over_limit(f"addr:{address}", ADDRESS_LIMIT, ADDRESS_WINDOW)
+        if not wait:
+            wait = self.over_limit(f"user:{username}", ACCOUNT_LIMIT, ACCOUNT_WINDOW)
+            if wait:
+                # Refused before any password check: it tells and costs nothing,
+                # so it does not count against the address.
+                self.forgive(f"addr:{address}", ADDRESS_WINDOW, everything=False)
+        if wait:
+            log.warning("sign-in refused by the rate limit: account %r from %s", username[:40], address)
+            raise BadInput(429, f"too many sign-in attempts; try again in {wait} s", {"Retry-After": str(wait)})
 
+    def signed_in(self, username: str, address: str) -> None:
+        self.forgive(f"addr:{address}", ADDRESS_WINDOW, everything=False)
+        self.forgive(f"user:{username}", ACCOUNT_WINDOW, everything=True)
+
+    def delete_expired(self) -> None:
+        self.collection.delete_many({"expires": {"$lt": self.clock()}})
+
+
+# --- errors and hooks -------------------------------------------------------
+
+def register_errors(app: Flask) -> None:
     @app.errorhandler(BadInput)
     def bad_input(error: BadInput):
         return jsonify(error=error.message), error.status, error.headers
@@ -273,6 +300,8 @@ def create_app(db=None, session_key: bytes | None = None, clock=time.time) -> Fl
         log.error("database error: %s", error)
         return jsonify(error="the database is unavailable; try again in a moment"), 503
 
+
+def register_hooks(app: Flask) -> None:
     @app.before_request
     def refuse_other_origins():
         if request.method not in ("GET", "HEAD", "OPTIONS") and not same_origin():
@@ -285,92 +314,112 @@ def create_app(db=None, session_key: bytes | None = None, clock=time.time) -> Fl
             response.headers["Cache-Control"] = "no-store"
         return response
 
-    # --- accounts -------------------------------------------------------
 
+# --- accounts ---------------------------------------------------------------
+
+def check_new_account(username: str, password: str) -> None:
+    if not USERNAME.fullmatch(username):
+        raise BadInput(422, "username: 3 to 32 of a-z, 0-9, '.', '_', '-' (starting with a letter or "
+                            "digit; upper case is folded to lower case)")
+    if len(password) < PASSWORD_MIN:
+        raise BadInput(422, f"password must be at least {PASSWORD_MIN} characters")
+
+
+def claim_legacy_todos(meta, todos, username: str):
+    """Todos from before accounts go to the first account ever created
+    (they were visible to anyone then, so this reveals nothing). The meta
+    marker makes "first" atomic: one insert succeeds, every later one fails."""
+    try:
+        meta.insert_one({"_id": LEGACY, "owner": username, "at": now()})
+    except DuplicateKeyError:
+        return
+    moved = todos.update_many({"owner": {"$exists": False}}, {"$set": {"owner": username}}).modified_count
+    if moved:
+        log.info("%d todo(s) from before accounts handed to %s", moved, username)
+
+
+def register_accounts(app: Flask, users, meta, todos, sessions: Sessions, throttle: Throttle) -> None:
     @app.post("/api/auth/register")
     def register():
         username, password = credentials()
-        if not USERNAME.fullmatch(username):
-            raise BadInput(422, "username: 3 to 32 of a-z, 0-9, '.', '_', '-' (starting with a letter or "
-                                "digit; upper case is folded to lower case)")
-        if len(password) < PASSWORD_MIN:
-            raise BadInput(422, f"password must be at least {PASSWORD_MIN} characters")
+        check_new_account(username, password)
         if users.find_one({"_id": username}) is not None:
             raise BadInput(409, f"the username {username} is taken")
         try:
             users.insert_one({"_id": username, "password": passwords.hash_password(password), "created_at": now()})
         except DuplicateKeyError:
             raise BadInput(409, f"the username {username} is taken") from None
-        claim_legacy_todos(username)
+        claim_legacy_todos(meta, todos, username)
         log.info("account created: %s", username)
-        return start_session(jsonify(username=username), username), 201
-
-    def claim_legacy_todos(username: str):
-        """Todos from before accounts go to the first account ever created
-        (they were visible to anyone then, so this reveals nothing). The meta
-        marker makes "first" atomic: one insert succeeds, every later one fails."""
-        try:
-            meta.insert_one({"_id": LEGACY, "owner": username, "at": now()})
-        except DuplicateKeyError:
-            return
-        moved = todos.update_many({"owner": {"$exists": False}}, {"$set": {"owner": username}}).modified_count
-        if moved:
-            log.info("%d todo(s) from before accounts handed to %s", moved, username)
+        return sessions.start(jsonify(username=username), username), 201
 
     @app.post("/api/auth/login")
     def login():
         username, password = credentials()
         address = client_address()
-        wait = over_limit(f"addr:{address}", ADDRESS_LIMIT, ADDRESS_WINDOW)
-        if not wait:
-            wait = over_limit(f"user:{username}", ACCOUNT_LIMIT, ACCOUNT_WINDOW)
-            if wait:
-                # Refused before any password check: it tells and costs nothing,
-                # so it does not count against the address.
-                forgive(f"addr:{address}", ADDRESS_WINDOW, everything=False)
-        if wait:
-            log.warning("sign-in refused by the rate limit: account %r from %s", username[:40], address)
-            raise BadInput(429, f"too many sign-in attempts; try again in {wait} s", {"Retry-After": str(wait)})
+        throttle.admit(username, address)
         account = users.find_one({"_id": username}) if USERNAME.fullmatch(username) else None
         # Unknown names are checked against a dummy hash: the same answer in the same time.
         ok = passwords.verify(password, account["password"] if account else passwords.DUMMY_HASH)
         if not (ok and account):
             log.info("failed sign-in: account %r from %s", username[:40], address)
             raise BadInput(401, "wrong username or password")
-        forgive(f"addr:{address}", ADDRESS_WINDOW, everything=False)
-        forgive(f"user:{username}", ACCOUNT_WINDOW, everything=True)
+        throttle.signed_in(username, address)
         if passwords.needs_rehash(account["password"]):
             users.update_one({"_id": username}, {"$set": {"password": passwords.hash_password(password)}})
         # Expired sessions and counters go now and then; a sign-in is a fine moment.
-        sessions.delete_many({"expires": {"$lt": clock()}})
-        throttle.delete_many({"expires": {"$lt": clock()}})
-        return start_session(jsonify(username=username), username), 200
+        sessions.delete_expired()
+        throttle.delete_expired()
+        return sessions.start(jsonify(username=username), username), 200
 
     @app.post("/api/auth/logout")
     def logout():
         if request.content_length and not request.is_json:
             raise BadInput(415, "send no body, or JSON (Content-Type: application/json)")
-        token = request.cookies.get(COOKIE, "").partition(".")[0]
-        if token:
-            sessions.delete_one({"_id": token_id(token)})
-        response = app.response_class(status=204)
-        response.delete_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="Strict")
-        return response
+        return sessions.end(app.response_class(status=204))
 
     @app.get("/api/auth/me")
     def me():
-        user = current_user()
+        user = sessions.current_user()
         if user is None:
             raise BadInput(401, "not signed in")
         return jsonify(username=user)
 
-    # --- todos ----------------------------------------------------------
 
-    def find(owner: str, raw_id: str) -> dict:
-        doc = todos.find_one({"_id": object_id(raw_id), "owner": owner})
-        if doc is None:
-            raise BadInput(404, f"no todo with id {raw_id}")
-        return doc
+# --- todos ------------------------------------------------------------------
+
+def new_todo(owner: str, data: dict) -> dict:
+    """The document of a POST body."""
+    if "title" not in data:
+        raise BadInput(422, "title is required, e.g. {\"title\": \"Buy milk\"}")
+    stamp = now()
+    return {"_id": ObjectId(), "owner": owner, "title": clean_title(data["title"]),
+            "done": clean_done(data.get("done", False)), "created_at": stamp, "updated_at": stamp}
+
+
+def todo_changes(data: dict) -> dict:
+    """The $set of a PATCH body: only the fields sent."""
+    if not data:
+        raise BadInput(422, "nothing to change: send title and/or done")
+    changes = {}
+    if "title" in data:
+        changes["title"] = clean_title(data["title"])
+    if "done" in data:
+        changes["done"] = clean_done(data["done"])
+    changes["updated_at"] = now()
+    return changes
+
+
+def register_todos(app: Flask, todos, sessions: Sessions) -> None:
+    indexed = []
+
+    def require_user() -> str:
+        user = sessions.require_user()
+        # Once per process, on first use: at import time the store may still be starting.
+        if not indexed and hasattr(todos, "create_index"):
+            todos.create_index([("owner", ASCENDING), ("created_at", ASCENDING)])
+            indexed.append(True)
+        return user
 
     @app.get("/api/todos")
     def list_todos():
@@ -381,31 +430,22 @@ def create_app(db=None, session_key: bytes | None = None, clock=time.time) -> Fl
     @app.post("/api/todos")
     def create_todo():
         owner = require_user()
-        data = json_body(TODO_FIELDS)
-        if "title" not in data:
-            raise BadInput(422, "title is required, e.g. {\"title\": \"Buy milk\"}")
-        stamp = now()
-        doc = {"_id": ObjectId(), "owner": owner, "title": clean_title(data["title"]),
-               "done": clean_done(data.get("done", False)), "created_at": stamp, "updated_at": stamp}
+        doc = new_todo(owner, json_body(TODO_FIELDS))
         todos.insert_one(doc)
         return jsonify(public(doc)), 201, {"Location": f"/api/todos/{doc['_id']}"}
 
     @app.get("/api/todos/<raw_id>")
     def get_todo(raw_id: str):
-        return jsonify(public(find(require_user(), raw_id)))
+        owner = require_user()
+        doc = todos.find_one({"_id": object_id(raw_id), "owner": owner})
+        if doc is None:
+            raise BadInput(404, f"no todo with id {raw_id}")
+        return jsonify(public(doc))
 
     @app.patch("/api/todos/<raw_id>")
     def update_todo(raw_id: str):
         owner = require_user()
-        data = json_body(TODO_FIELDS)
-        if not data:
-            raise BadInput(422, "nothing to change: send title and/or done")
-        changes = {}
-        if "title" in data:
-            changes["title"] = clean_title(data["title"])
-        if "done" in data:
-            changes["done"] = clean_done(data["done"])
-        changes["updated_at"] = now()
+        changes = todo_changes(json_body(TODO_FIELDS))
         doc = todos.find_one_and_update({"_id": object_id(raw_id), "owner": owner}, {"$set": changes},
                                         return_document=ReturnDocument.AFTER)
         if doc is None:
@@ -420,6 +460,12 @@ def create_app(db=None, session_key: bytes | None = None, clock=time.time) -> Fl
             raise BadInput(404, f"no todo with id {raw_id}")
         return "", 204
 
+
+# --- health and the page ----------------------------------------------------
+
+def register_pages(app: Flask, db) -> None:
+    static_dir = os.path.join(os.path.dirname(__file__), "static")
+
     @app.get("/healthz")
     def health():
         db.command("ping")
@@ -433,4 +479,30 @@ def create_app(db=None, session_key: bytes | None = None, clock=time.time) -> Fl
     def static_file(name: str):
         return send_from_directory(static_dir, name, max_age=3600)
 
+
+def create_app(db=None, session_key: bytes | None = None, clock=time.time) -> Flask:
+    """db: the `todo` database (pymongo's, or any object giving the same
+    collections); session_key: the HMAC key of session cookies. Both default
+    to the store and the compose secret."""
+    app = Flask(__name__, static_folder=None)
+    configure_log()
+    app.config["MAX_CONTENT_LENGTH"] = BODY_MAX
+    app.json.sort_keys = False
+
+    if db is None:
+        db = store.connect()
+    if session_key is None:
+        session_key = store.secret("todo_session_key").encode()
+    if len(session_key) < 16:
+        raise ValueError("the session key is too short (expected the generated todo_session_key secret)")
+    todos, users, session_docs, throttle_docs, meta = (
+        db[name] for name in ("todos", "users", "sessions", "throttle", "meta"))
+    sessions = Sessions(session_key, session_docs, clock)
+    throttle = Throttle(throttle_docs, clock)
+
+    register_errors(app)
+    register_hooks(app)
+    register_accounts(app, users, meta, todos, sessions, throttle)
+    register_todos(app, todos, sessions)
+    register_pages(app, db)
     return app
