@@ -66,6 +66,7 @@ def setup(c):
     settings = config.load(env_file)
     stack.ensure_data_dirs(settings)
     created = secrets.ensure_secrets(settings.hostnames, settings.secrets_dir, stores=stack.secret_stores(settings))
+    created += filter(None, [secrets.sync_acme_ca(settings["ACME_CA_BUNDLE"], settings.secrets_dir)])
     for line in created:
         say(f"created {line}")
     if not created:
@@ -180,6 +181,9 @@ def up(c, timeout=600):
                                + stack.unhealthy_report(api, settings)
                                + "\nFix the cause, then run `invoke up` again.") from None
     stack.wait_healthy(api, settings, stack.services(settings), timeout=float(timeout))
+    disabled = stack.remove_disabled_services(api, settings)
+    if disabled:
+        say(f"removed {', '.join(disabled)}: TLS_MODE={settings['TLS_MODE']} does not run it")
     orphans = stack.remove_orphan_networks(api, settings)
     if orphans:
         say(f"removed networks the compose file no longer defines: {', '.join(orphans)}")
@@ -364,7 +368,8 @@ def test(c, marker="", k="", verbose=False, smoke=False, keep=False):
         raise Exit(code=code)
     with throwaway_instance("test", keep=keep) as instance:
         say("end-to-end tests")
-        code = run_pytest(["tests/e2e", "-m", selection or "e2e", *extra], env_file=instance.env_file)
+        # The acme tests bring up an instance of their own: only when asked for.
+        code = run_pytest(["tests/e2e", "-m", selection or "e2e and not acme", *extra], env_file=instance.env_file)
     say(f"suite finished in {time.monotonic() - started:.0f}s")
     if code != 0:
         raise Exit(code=code)

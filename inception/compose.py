@@ -53,11 +53,20 @@ def compose_command(settings: Settings, *args: str, program: tuple[str, ...] | N
     return [*program, "--project-name", settings.project, *env_file, "--file", str(COMPOSE_FILE), *args]
 
 
+def profiles(settings: Settings) -> list[str]:
+    """The compose profiles the settings switch on: `acme` (the ACME client,
+    which only TLS_MODE=acme runs). Profiles work in Compose 1.28+ and v2."""
+    return ["acme"] if settings.values.get("TLS_MODE") == "acme" else []
+
+
 def compose_env(settings: Settings) -> dict:
     """The process environment for compose: our resolved settings win over the shell."""
     env = dict(os.environ)
     env.update(settings.values)
     env["IMAGE_TAG"] = IMAGE_TAG
+    # Both Compose versions read it; a shell's own value must not switch a
+    # profile on behind the settings' back.
+    env["COMPOSE_PROFILES"] = ",".join(profiles(settings))
     # Compose 1.29 builds through the docker CLI too, so both versions see the same context.
     env.setdefault("COMPOSE_DOCKER_CLI_BUILD", "1")
     return env

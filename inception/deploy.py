@@ -361,7 +361,9 @@ def expand_ranges(ports: list[dict]) -> list[dict]:
 
 def stack_file(config: dict, settings: Settings, encrypted: bool, files_volume: dict | None) -> tuple[dict, list]:
     notes: list[str] = []
-    services = {name: swarm_service(name, spec, notes) for name, spec in config["services"].items()}
+    # Services behind a compose profile (the ACME client) are not deployed.
+    services = {name: swarm_service(name, spec, notes) for name, spec in config["services"].items()
+                if not spec.get("profiles")}
     networks = {}
     for name, spec in (config.get("networks") or {}).items():
         spec = dict(spec or {})
@@ -514,6 +516,9 @@ def wait_registry(settings: Settings, registry: str, timeout: float = 120) -> No
 
 def deploy(api, settings: Settings, build_engine: str | None, files: str, encrypted: bool,
            timeout: float = 900, say=print) -> dict:
+    if settings.acme:
+        raise DeployError("`invoke deploy` serves the local CA's certificate only: TLS_MODE=acme runs on one "
+                          "host (`invoke up`); set TLS_MODE=local to deploy to a swarm")
     swarm = require_manager(api)
     registry_node, stores_node = ensure_labels(api, swarm, say=say)
     registry = f"{node_address(registry_node)}:{REGISTRY_PORT}"
@@ -529,7 +534,7 @@ def deploy(api, settings: Settings, build_engine: str | None, files: str, encryp
     wait_registry(settings, registry)
 
     config = merged_config(settings, registry, node_address(stores_node))
-    images = [f"{name}:{compose.IMAGE_TAG}" for name in config["services"]]
+    images = [f"{name}:{compose.IMAGE_TAG}" for name, spec in config["services"].items() if not spec.get("profiles")]
     transfer_images(images, source, target, say=say)
     push_images(images, registry, target, say=say)
 

@@ -136,6 +136,20 @@ def ensure_secrets(hostnames: list[str], secrets_dir: Path = SECRETS_DIR,
     return created
 
 
+def sync_acme_ca(bundle: str, secrets_dir: Path = SECRETS_DIR) -> str | None:
+    """tls/acme-ca.pem: a copy of the ACME_CA_BUNDLE file (empty when the
+    setting is), which the acme service trusts for the ACME directory. Not a
+    secret, so it follows the setting: rewritten whenever it differs. Returns
+    a line when it changed."""
+    data = Path(bundle).read_bytes() if bundle else b""
+    target = secrets_dir / "tls" / "acme-ca.pem"
+    if target.exists() and target.read_bytes() == data:
+        return None
+    target.unlink(missing_ok=True)
+    _write_private(target, data)
+    return f"ACME CA bundle {target} ({'from ' + bundle if bundle else 'empty: the Debian CA store'})"
+
+
 def read_secret(name: str, secrets_dir: Path = SECRETS_DIR) -> str:
     return (secrets_dir / name).read_text().strip()
 

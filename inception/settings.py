@@ -13,6 +13,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
@@ -35,6 +36,10 @@ SUITES = ("trixie", "bookworm")
 
 # Subdomains nginx serves; the server certificate covers each of them.
 SUBDOMAINS = ("adminer", "static", "todo")
+
+# Where the HTTPS certificate comes from: the project's own CA, or an ACME CA
+# (Let's Encrypt) through the acme service.
+TLS_MODES = ("local", "acme")
 
 
 class SettingsError(InceptionError):
@@ -68,6 +73,11 @@ class Settings:
     @property
     def base_image(self) -> str:
         return f"inception-base:{self.values['DEBIAN_SUITE']}"
+
+    @property
+    def acme(self) -> bool:
+        """Whether certificates come from an ACME CA (TLS_MODE=acme)."""
+        return self.values["TLS_MODE"] == "acme"
 
     @property
     def secrets_dir(self) -> Path:
@@ -226,10 +236,43 @@ def _check_options(values: dict, problems: list) -> None:
             f"BUILD_CA_BUNDLE={bundle!r} is not a file; point it at a PEM bundle or leave it empty")
 
 
+def _check_tls(values: dict, problems: list) -> None:
+    """Where the certificate comes from; acme mode needs a contact and a CA."""
+    mode = values["TLS_MODE"]
+    require(problems, mode in TLS_MODES,
+            f"TLS_MODE={mode!r} must be one of {', '.join(TLS_MODES)} (local: the project's own CA; "
+            "acme: Let's Encrypt or another ACME CA, for a public host)")
+    directory = values["ACME_DIRECTORY"]
+    try:
+        url = urlsplit(directory)
+        url_ok = url.scheme == "https" and bool(url.hostname) and not url.username and not url.password
+    except ValueError:
+        url_ok = False
+    require(problems, url_ok,
+            f"ACME_DIRECTORY={directory!r} must be the https:// URL of an ACME directory, e.g. "
+            "ACME_DIRECTORY=https://acme-v02.api.letsencrypt.org/directory")
+    bundle = values["ACME_CA_BUNDLE"]
+    require(problems, not bundle or (os.path.isabs(bundle) and os.path.isfile(bundle)),
+            f"ACME_CA_BUNDLE={bundle!r} is not a file; give the absolute path of a PEM file, or leave it "
+            "empty to trust the Debian CA store (as Let's Encrypt needs)")
+    days = values["ACME_RENEW_DAYS"]
+    require(problems, days.isdigit() and 1 <= int(days) <= 36500,
+            f"ACME_RENEW_DAYS={days!r} must be a whole number of days, e.g. ACME_RENEW_DAYS=30")
+    if mode == "acme":
+        email = values["ACME_EMAIL"]
+        require(problems, bool(email), "TLS_MODE=acme needs ACME_EMAIL, the ACME account's contact address "
+                                       "(expiry notices), e.g. ACME_EMAIL=jdoe@example.com")
+        require(problems, not email or EMAIL_RE.match(email) is not None,
+                f"ACME_EMAIL={email!r} is not an e-mail address")
+    else:
+        require(problems, not values["ACME_EMAIL"] or EMAIL_RE.match(values["ACME_EMAIL"]) is not None,
+                f"ACME_EMAIL={values['ACME_EMAIL']!r} is not an e-mail address")
+
+
 def validate(values: dict) -> list[str]:
     """Every problem with the settings, each as a sentence naming the setting."""
     problems = []
-    for part in (_check_identity_and_paths, _check_network, _check_accounts, _check_options):
+    for part in (_check_identity_and_paths, _check_network, _check_accounts, _check_options, _check_tls):
         part(values, problems)
     return problems
 

@@ -31,8 +31,33 @@ def run_compose(settings: Settings, *args: str, check: bool = True, capture: boo
 
 
 def services(settings: Settings) -> list[str]:
+    """The services this configuration runs: those of the active profiles
+    (Compose 1.29's `config --services` lists every profile's services)."""
     out = run_compose(settings, "config", "--services", capture=True).stdout
-    return [line.strip() for line in out.splitlines() if line.strip()]
+    active = set(compose.profiles(settings))
+    defined = composefile.spec()["services"]
+
+    def enabled(name: str) -> bool:
+        wanted = set((defined.get(name) or {}).get("profiles") or [])
+        return not wanted or bool(wanted & active)
+
+    return [name for name in (line.strip() for line in out.splitlines()) if name and enabled(name)]
+
+
+def remove_disabled_services(api, settings: Settings) -> list[str]:
+    """Stop and remove the containers of services whose profile is now off
+    (the acme client after a switch back to TLS_MODE=local): neither Compose
+    counts them as orphans. Returns their service names."""
+    wanted = set(services(settings))
+    profiled = {name for name, spec in composefile.spec()["services"].items() if (spec or {}).get("profiles")}
+    removed = []
+    for container in compose.project_containers(api, settings):
+        name = container.labels.get("com.docker.compose.service")
+        if name in profiled and name not in wanted:
+            container.stop(timeout=10)
+            container.remove(v=True)
+            removed.append(name)
+    return removed
 
 
 def networks_to_recreate(api, settings: Settings) -> list[str]:

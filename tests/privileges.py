@@ -15,6 +15,8 @@ CAPABILITIES = {
     "redis": ENTRYPOINT_CAPS,
     "mongodb": ENTRYPOINT_CAPS,
     "todo": ENTRYPOINT_CAPS,
+    # acme mode only: hands the acme volume to the lego user, then drops root.
+    "acme": ENTRYPOINT_CAPS,
     "adminer": set(),
     "static": set(),
     # vsftpd: binds 21, chroots sessions, switches to the account's uid.
@@ -29,6 +31,7 @@ DAEMON_USERS = {
     "redis": "redis",
     "mongodb": "ferretdb",
     "todo": "todo",
+    "acme": "lego",
     "adminer": "www-data",
     "static": "www-data",
     # Exception: vsftpd's listener must be root to chroot and setuid per
@@ -39,4 +42,10 @@ DAEMON_USERS = {
 # Services whose root filesystem stays writable, with the reason.
 WRITABLE_ROOT = {
     "ftp": "the entrypoint writes the FTP account into /etc/passwd and /etc/shadow",
+}
+
+# Services that run in one configuration only: the stack the e2e suite runs
+# (TLS_MODE=local) has no such container; the named test checks them.
+CONFIGURATION_ONLY = {
+    "acme": "TLS_MODE=acme only; tests/e2e/test_acme.py checks its container",
 }

@@ -9,7 +9,7 @@ import pytest
 from inception import compose
 from tests import privileges
 
-SERVICES = sorted(privileges.CAPABILITIES)
+SERVICES = sorted(set(privileges.CAPABILITIES) - set(privileges.CONFIGURATION_ONLY))
 
 @pytest.fixture(scope="module")
 def containers(docker_api, stack_up):

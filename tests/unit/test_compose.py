@@ -56,7 +56,11 @@ def test_every_service_restarts_checks_health_and_is_named(service):
 # The architecture's links (DESIGN.md): each is its own network, named
 # <client>-<server>; ftp has one of its own that reaches nothing.
 LINKS = {("nginx", "wordpress"), ("nginx", "adminer"), ("nginx", "static"), ("nginx", "todo"),
-         ("wordpress", "mariadb"), ("wordpress", "redis"), ("adminer", "mariadb"), ("todo", "mongodb")}
+         ("wordpress", "mariadb"), ("wordpress", "redis"), ("adminer", "mariadb"), ("todo", "mongodb"),
+         ("nginx", "acme")}
+# Networks of one service, its own route out: ftp's published ports, the ACME
+# client's way to its CA.
+OWN_ROUTES = {"ftp", "acme"}
 
 
 def service_networks(service: str) -> set[str]:
@@ -67,15 +71,16 @@ def service_networks(service: str) -> set[str]:
 def test_each_link_of_the_architecture_is_its_own_network():
     members = {name: {service for service in COMPOSE["services"] if name in service_networks(service)}
                for name in COMPOSE["networks"]}
-    expected = {f"{a}-{b}": {a, b} for a, b in LINKS} | {"ftp": {"ftp"}}
+    expected = {f"{a}-{b}": {a, b} for a, b in LINKS} | {name: {name} for name in OWN_ROUTES}
     assert members == expected, f"network members {members}, architecture {expected}"
 
 
 def test_networks_behind_nginx_are_internal_and_only_nginx_and_ftp_publish():
     # nginx-wordpress carries nginx's published port and WordPress's optional
-    # route out (WP_EXTERNAL_HTTP); ftp's publishes the FTP ports.
+    # route out (WP_EXTERNAL_HTTP); ftp's publishes the FTP ports; acme is the
+    # ACME client's way to its CA (nginx's link to it, nginx-acme, is internal).
     routed = {name for name, spec in COMPOSE["networks"].items() if not (spec or {}).get("internal")}
-    assert routed == {"nginx-wordpress", "ftp"}, f"networks with a route out: {routed}"
+    assert routed == {"nginx-wordpress"} | OWN_ROUTES, f"networks with a route out: {routed}"
     publishing = {name for name, spec in COMPOSE["services"].items() if spec.get("ports")}
     assert publishing <= {"nginx", "ftp"}, f"services publishing ports: {publishing}"
 
@@ -88,7 +93,7 @@ def test_wordpress_reaches_nginx_under_the_site_name():
 
 def test_web_path_networks_carry_large_frames():
     """A page and its headers cross the bridge in one segment, as on loopback."""
-    web_path = [name for name in COMPOSE["networks"] if name != "ftp"]
+    web_path = [name for name in COMPOSE["networks"] if name not in OWN_ROUTES]
     assert len(web_path) == len(LINKS), web_path
     for name in web_path:
         options = COMPOSE["networks"][name].get("driver_opts") or {}
@@ -145,3 +150,31 @@ def test_nginx_has_the_same_settings_files_for_every_suite():
     folder = compose.COMPOSE_FILE.parent / "requirements/nginx/conf/suites"
     files = {suite: sorted(path.name for path in (folder / suite).iterdir()) for suite in SUITES}
     assert all(names == files[SUITES[0]] and names for names in files.values()), f"per-suite files differ: {files}"
+
+
+def test_the_acme_client_runs_in_acme_mode_only_and_asks_for_the_names_nginx_serves():
+    """Behind the `acme` profile, which TLS_MODE=acme switches on; it asks for
+    a certificate for exactly the subdomains the settings (and nginx) know."""
+    from inception.settings import SUBDOMAINS
+
+    acme = COMPOSE["services"]["acme"]
+    assert acme["profiles"] == ["acme"]
+    assert acme["environment"]["ACME_SUBDOMAINS"].split() == list(SUBDOMAINS)
+    assert all(not spec.get("profiles") for name, spec in COMPOSE["services"].items() if name != "acme")
+    env = compose.compose_env(Settings({"COMPOSE_PROJECT_NAME": "x", "TLS_MODE": "acme"}, Path("/x/.env")))
+    assert env["COMPOSE_PROFILES"] == "acme"
+    assert compose.compose_env(fake_settings())["COMPOSE_PROFILES"] == ""
+
+
+def test_services_leave_out_a_profile_that_is_off(monkeypatch):
+    """Compose 1.29's `config --services` lists every profile's services."""
+    import subprocess
+
+    from inception import stack
+
+    listed = "\n".join(COMPOSE["services"]) + "\n"
+    monkeypatch.setattr(stack, "run_compose", lambda *a, **k: subprocess.CompletedProcess(a, 0, listed, ""))
+    local = Settings({"COMPOSE_PROJECT_NAME": "x", "TLS_MODE": "local"}, Path("/x/.env"))
+    acme = Settings({"COMPOSE_PROJECT_NAME": "x", "TLS_MODE": "acme"}, Path("/x/.env"))
+    assert "acme" not in stack.services(local)
+    assert set(stack.services(acme)) == set(COMPOSE["services"])

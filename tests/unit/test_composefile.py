@@ -52,7 +52,7 @@ def test_a_udp_port_taken_by_another_program_is_reported(monkeypatch):
 
 
 def test_every_store_volume_has_a_data_folder():
-    assert sorted(composefile.data_subdirs()) == ["mariadb", "mongodb", "wordpress"]
+    assert sorted(composefile.data_subdirs()) == ["acme", "mariadb", "mongodb", "wordpress"]
 
 
 @pytest.mark.parametrize("text, expected", [

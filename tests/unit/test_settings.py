@@ -51,6 +51,33 @@ def test_invalid_values_are_named(env_file, line, message):
         config.load(env_file)
 
 
+@pytest.mark.parametrize("lines, message", [
+    ("TLS_MODE=letsencrypt", "TLS_MODE='letsencrypt' must be one of local, acme"),
+    ("TLS_MODE=acme", "TLS_MODE=acme needs ACME_EMAIL"),
+    ("TLS_MODE=acme\nACME_EMAIL=not-an-address", "ACME_EMAIL='not-an-address' is not an e-mail address"),
+    ("ACME_DIRECTORY=http://acme.example/directory", "must be the https:// URL of an ACME directory"),
+    ("ACME_DIRECTORY=letsencrypt", "must be the https:// URL of an ACME directory"),
+    ("ACME_DIRECTORY=https://user:pw@acme.example/dir", "must be the https:// URL of an ACME directory"),
+    ("ACME_RENEW_DAYS=soon", "ACME_RENEW_DAYS='soon' must be a whole number of days"),
+    ("ACME_RENEW_DAYS=0", "ACME_RENEW_DAYS='0' must be a whole number of days"),
+    ("ACME_CA_BUNDLE=/nonexistent/ca.pem", "ACME_CA_BUNDLE='/nonexistent/ca.pem' is not a file"),
+])
+def test_tls_settings_are_checked_with_what_to_set(env_file, lines, message):
+    env_file.write_text(f"LOGIN=jdoe\n{lines}\n")
+    with pytest.raises(config.SettingsError) as raised:
+        config.load(env_file)
+    assert message in str(raised.value), str(raised.value)
+
+
+def test_local_mode_is_the_default_and_acme_mode_loads_with_an_email(env_file, tmp_path):
+    assert config.load(env_file)["TLS_MODE"] == "local" and not config.load(env_file).acme
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    env_file.write_text(f"LOGIN=jdoe\nTLS_MODE=acme\nACME_EMAIL=jdoe@example.com\nACME_CA_BUNDLE={bundle}\n")
+    settings = config.load(env_file)
+    assert settings.acme and settings["ACME_DIRECTORY"] == "https://acme-v02.api.letsencrypt.org/directory"
+
+
 def test_malformed_line_names_its_number(env_file):
     env_file.write_text("LOGIN=jdoe\n# fine\nthis is not a setting\n")
     with pytest.raises(config.SettingsError, match=r"line 3: expected KEY=VALUE"):

@@ -4,13 +4,15 @@ set -Eeuo pipefail
 
 readonly TEMPLATES=/etc/nginx/templates
 readonly SITES=/run/nginx/sites
-readonly TLS=/run/nginx/tls
 
 source /usr/local/lib/inception/entrypoint-lib.sh
+source /usr/local/lib/inception/nginx-tls.sh
 
 verify_minimum_env() {
 	[[ -n "${DOMAIN_NAME:-}" ]] || die "DOMAIN_NAME is not set; set it in .env (e.g. DOMAIN_NAME=jdoe.42.fr) and run \`invoke up\`"
 	[[ "${HTTPS_PORT:-}" =~ ^[0-9]+$ ]] || die "HTTPS_PORT is \"${HTTPS_PORT:-}\", not a port number; set it in .env (e.g. HTTPS_PORT=443) and run \`invoke up\`"
+	[[ "${TLS_MODE:-}" == local || "${TLS_MODE:-}" == acme ]] ||
+		die "TLS_MODE is \"${TLS_MODE:-}\"; set it in .env to local (the project's CA) or acme (Let's Encrypt) and run \`invoke up\`"
 	local name
 	for name in server.crt server.key; do
 		[[ -r "/run/secrets/$name" ]] ||
@@ -19,11 +21,41 @@ verify_minimum_env() {
 }
 
 # Compose file secrets keep the host's root-only mode; nginx runs as www-data.
+# acme mode: the certificate the acme service published, once there is one;
+# until then the local CA's, so that nginx starts and the ACME CA's challenge
+# can reach the acme service through it.
 install_certificate() {
 	install -d -m 0700 "$TLS"
 	install -m 0400 /run/secrets/server.crt /run/secrets/server.key "$TLS/"
+	if [[ "$TLS_MODE" == acme ]]; then
+		if [[ -r "$ACME_PUBLISHED/$ACME_BUNDLE" ]] && install_bundle "$ACME_PUBLISHED/$ACME_BUNDLE"; then
+			note "serving the certificate the acme service published"
+		else
+			note "no ACME certificate yet: serving the local CA's until the acme service publishes one"
+		fi
+		publish_served_chain
+	fi
 	# Owner last: root keeps CHOWN but not FOWNER, so no chmod after this.
 	chown -R www-data:www-data "$TLS"
+}
+
+# What TLS_MODE changes: the sites' TCP listener (port 443, or a unix socket
+# behind acme mode's TLS front) and the files tls-modes/<mode>/ adds.
+render_tls_mode() {
+	# Once per container (TLS_MODE cannot change without a new one); a
+	# `reload` runs as root without DAC_OVERRIDE in www-data's /run/nginx.
+	[[ "$(readlink /run/nginx/tls-mode)" == "/etc/nginx/tls-modes/$TLS_MODE" ]] ||
+		ln -sfn "/etc/nginx/tls-modes/$TLS_MODE" /run/nginx/tls-mode
+	if [[ "$TLS_MODE" == acme ]]; then
+		HTTPS_LISTEN="unix:/run/nginx/https.sock proxy_protocol"
+	else
+		HTTPS_LISTEN=443
+	fi
+	export HTTPS_LISTEN
+	local name
+	for name in listen listen-default; do
+		envsubst '${HTTPS_LISTEN}' <"/etc/nginx/suite/$name.conf.template" >"/run/nginx/$name.conf"
+	done
 }
 
 # The server line of a kept-alive upstream block. nginx resolves its name when
@@ -53,7 +85,8 @@ render_templates() {
 	done
 	# Alt-Svc names the port clients reach, which is HTTPS_PORT, not 443.
 	envsubst '${HTTPS_PORT}' </etc/nginx/suite/alt-svc.conf.template >/run/nginx/alt-svc.conf
-	note "sites rendered for $DOMAIN_NAME"
+	render_tls_mode
+	note "sites rendered for $DOMAIN_NAME (TLS_MODE=$TLS_MODE)"
 }
 
 # The address the host's own requests come from: with Docker's userland proxy
@@ -121,6 +154,11 @@ _main() {
 		give_stdio_to www-data
 		as_user www-data nginx -e stderr -t -q ||
 			die "the nginx configuration is invalid (see above)"
+		if [[ "$TLS_MODE" == acme ]]; then
+			# Beside nginx, as www-data: installs each renewed certificate
+			# and reloads (see nginx-cert-watch); nginx becomes its parent.
+			as_user www-data nginx-cert-watch &
+		fi
 		exec_as www-data "$@"
 	fi
 	exec "$@"
