@@ -1,8 +1,11 @@
 """The edge: HTTP/3 beside HTTP/1.1 and HTTP/2 on the one web port, and
 connections to the apps that survive an app's crash."""
 
+import itertools
+import os
 import threading
 import time
+import uuid
 
 import pytest
 import requests
@@ -49,6 +52,14 @@ def test_every_site_advertises_http3_on_the_published_port_over_http2(docker_api
         f"expected HTTP/2 with Alt-Svc {expected or '(none)'!r} on every site, got {wrong or answers}")
 
 
+def process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 @pytest.mark.parametrize("app, path, answer", [("static", "/", 200), ("todo", "/api/auth/me", 401)])
 def test_a_crashed_app_is_served_again_through_kept_alive_connections(docker_api, stack_up, ca_file, app, path,
                                                                       answer):
@@ -60,13 +71,16 @@ def test_a_crashed_app_is_served_again_through_kept_alive_connections(docker_api
     url = f"https://{app}.{stack_up.domain}:{stack_up['HTTPS_PORT']}{path}"
     stop = threading.Event()
     results = []  # (started, finished, status or error), monotonic seconds
+    probes = itertools.count()
 
     def client():
         with new_session(ca_file) as session:
             while not stop.is_set():
                 began = time.monotonic()
                 try:
-                    status = session.get(url, timeout=30).status_code
+                    # A new query each time: past the static site's
+                    # micro-cache, to the app itself.
+                    status = session.get(url, params={"probe": next(probes)}, timeout=30).status_code
                 except requests.RequestException as exc:
                     status = type(exc).__name__
                 results.append((began, time.monotonic(), status))
@@ -78,6 +92,9 @@ def test_a_crashed_app_is_served_again_through_kept_alive_connections(docker_api
         time.sleep(2)
         killed = time.monotonic()
         container, restarts, pid = kill_main_process(docker_api, app)
+        # The kernel takes a moment to end every process of the container: a
+        # request that reached the app before then is in flight at the kill.
+        wait_until(lambda: not process_exists(pid), 10, f"{app}'s main process to be gone", interval=0.005)
         signalled = time.monotonic()
         wait_restarted_and_healthy(container, restarts, pid)
         healthy = time.monotonic()
@@ -123,7 +140,9 @@ def test_nginx_starts_while_an_app_is_down_and_serves_it_once_back(docker_api, s
         nginx.restart()
         wait_until(lambda: healthy(nginx), 120, "nginx to start and become healthy while static is down")
         with new_session(ca_file) as http:
-            assert http.get(url, timeout=30).status_code == 502, "static is stopped: expected a 502 from nginx"
+            # A page never cached: nothing stale to serve in its place.
+            fresh = http.get(url, params={"probe": uuid.uuid4().hex}, timeout=30)
+            assert fresh.status_code == 502, f"static is stopped: expected a 502 from nginx, got {fresh.status_code}"
     finally:
         static.start()
     wait_until(lambda: healthy(static), 120, "static to become healthy again")
@@ -135,3 +154,32 @@ def test_nginx_starts_while_an_app_is_down_and_serves_it_once_back(docker_api, s
         assert "server static:8080;" in rendered, "after the reload the kept-alive upstream should name static again"
         answers = [http.get(url, timeout=30).status_code for _ in range(5)]
         assert answers == [200] * 5, f"after nginx's reload: {answers}"
+
+
+def test_the_static_site_is_served_from_the_edge_micro_cache_and_stale_while_it_restarts(docker_api, stack_up,
+                                                                                          ca_file):
+    """The edge keeps each static page a second (the site changes only with its
+    image): a repeated request is a HIT with the site's own headers, and a
+    SIGKILLed static container costs visitors nothing (stale copies)."""
+    url = f"https://static.{stack_up.domain}:{stack_up['HTTPS_PORT']}/"
+    with new_session(ca_file) as http:
+        # Right after a reload (an earlier test's), old workers may still
+        # answer through the per-request fallback, which has no cache.
+        wait_until(lambda: "X-Cache" in http.get(url, timeout=30).headers, 15,
+                   "the edge to serve the static site through its cached location")
+        first, second = http.get(url, timeout=30), http.get(url, timeout=30)
+        assert first.status_code == second.status_code == 200, (first.status_code, second.status_code)
+        assert second.headers.get("X-Cache") in ("HIT", "UPDATING", "STALE"), (
+            f"a repeated request was not served from the edge's cache: X-Cache={second.headers.get('X-Cache')}")
+        assert second.headers.get("Cache-Control") == "no-cache", (
+            f"browsers must still be told to revalidate: Cache-Control={second.headers.get('Cache-Control')}")
+        assert "default-src 'self'" in second.headers.get("Content-Security-Policy", ""), (
+            "the cached answer lost the static site's Content-Security-Policy")
+        assert second.content == first.content, "the cached page differs from the site's"
+        container, restarts, pid = kill_main_process(docker_api, "static")
+        answers = []
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            answers.append(http.get(url, timeout=30).status_code)
+        wait_restarted_and_healthy(container, restarts, pid)
+        assert set(answers) == {200}, f"while static restarted, visitors got {sorted(set(answers))}, not stale pages"
