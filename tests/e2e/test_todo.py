@@ -1,6 +1,7 @@
 """The todo app: accounts and the full API contract through nginx with two
 users, the security cases, and the page in Chromium."""
 
+import concurrent.futures
 import json
 import re
 import statistics
@@ -352,6 +353,24 @@ def test_login_is_limited_per_account(stack_up, ca_file, anonymous):
         "another account from the same address was refused")
     # The limited account's existing session keeps working (only sign-ins are limited).
     assert victim.get(f"{base}/api/todos", timeout=30).status_code == 200
+
+
+def test_a_burst_of_wrong_passwords_is_held_to_the_account_limit(stack_up, ca_file):
+    """Attempts sent all at once against the real store (which does not apply
+    concurrent updates of one document atomically) are each counted: no more
+    than the account's limit of passwords is checked, and nothing fails."""
+    base = todo_url(stack_up)
+    victim = todo_account(stack_up, ca_file, "burst")
+
+    def attempt(n):
+        with new_session(ca_file) as session:
+            return login(session, base, victim.todo_username, f"burst guess {n}").status_code
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(attempt, range(16)))
+    assert set(answers) <= {401, 429}, f"a burst of sign-ins got other answers: {sorted(answers)}"
+    assert answers.count(401) <= LIMIT_ACCOUNT, (
+        f"{answers.count(401)} wrong passwords were checked in one burst, over the account's limit of {LIMIT_ACCOUNT}")
 
 
 @pytest.mark.flood

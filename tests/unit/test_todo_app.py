@@ -83,6 +83,9 @@ class Collection:
             raise DuplicateKeyError("E11000 duplicate key")
         self.docs[doc["_id"]] = copy.deepcopy(doc)
 
+    def count_documents(self, query):
+        return len(self._find(query))
+
     def insert_many(self, docs):
         for doc in docs:
             self.insert_one(doc)
@@ -435,14 +438,76 @@ def test_logout_refuses_a_form_body(app, alice):
     assert alice.get("/api/auth/me").status_code == 200, "the form post signed the user out"
 
 
-def test_requests_from_another_origin_are_refused(app, alice):
-    """A sibling subdomain is the same site: SameSite does not stop it, the Origin check does."""
-    for origin in ("https://evil.example", "https://adminer.root.42.fr", "null"):
+def test_requests_from_another_origin_are_refused(app, alice, monkeypatch):
+    """A sibling subdomain is the same site: SameSite does not stop it, the
+    Origin check does; so are plain http and another port of the same host."""
+    monkeypatch.setattr(todo_app, "PUBLIC_PORT", 8443)
+    for origin in ("https://evil.example", "https://adminer.root.42.fr", "null", "http://localhost:8443",
+                   "http://localhost", "https://localhost:1234", "file://localhost", "https://localhost:99999",
+                   "https://localhost.evil.example:8443"):
         r = alice.post("/api/todos", json={"title": "x"}, headers={"Origin": origin})
         assert_error(r, 403, f"POST from {origin}")
         assert_error(alice.post("/api/auth/logout", headers={"Origin": origin}), 403, f"logout from {origin}")
-    same = alice.post("/api/todos", json={"title": "x"}, headers={"Origin": "https://localhost:8443"})
-    assert same.status_code == 201, f"same-origin POST (test client's host is localhost): {same.status_code}"
+    # The test client's host is localhost; the page is on the published port,
+    # or on 443 when a router forwards it there.
+    for origin in ("https://localhost:8443", "https://localhost"):
+        same = alice.post("/api/todos", json={"title": "x"}, headers={"Origin": origin})
+        assert same.status_code == 201, f"same-origin POST from {origin}: {same.status_code}"
+
+
+def test_deeply_nested_json_is_a_400_not_a_500(app, alice):
+    body = b"[" * 16000  # under BODY_MAX: the parser, not the size limit, must refuse it
+    for client, path in ((alice, "/api/todos"), (client_for(app), "/api/auth/login"),
+                         (client_for(app), "/api/auth/register")):
+        assert_error(client.post(path, data=body, content_type="application/json"), 400, f"deep nesting on {path}")
+
+
+def test_new_accounts_per_address_are_limited(app, clock):
+    address = "192.0.2.77"
+    for n in range(todo_app.REGISTER_LIMIT):
+        signed_up(app, f"mass-{n}", address=address)
+    r = client_for(app, address).post("/api/auth/register", json={"username": "one-more", "password": PASSWORD})
+    assert_error(r, 429, "a sign-up over the address's limit")
+    assert r.headers.get("Retry-After", "").isdigit(), "no Retry-After on the 429"
+    signed_up(app, "from-elsewhere", address="192.0.2.78")
+    clock.now += todo_app.REGISTER_WINDOW
+    signed_up(app, "one-more", address=address)
+
+
+def test_limits_hold_against_parallel_attempts(app, alice):
+    """Every attempt of a burst is counted: no more than the account's limit
+    of wrong passwords is ever checked, however many arrive at once."""
+    import threading
+
+    answers = []
+    barrier = threading.Barrier(16)
+
+    def attempt():
+        client = client_for(app)
+        barrier.wait()
+        answers.append(login(client, "alice", "wrong password!").status_code)
+
+    threads = [threading.Thread(target=attempt) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers.count(401) == todo_app.ACCOUNT_LIMIT and answers.count(429) == 16 - todo_app.ACCOUNT_LIMIT, (
+        f"a burst of 16 wrong passwords got {sorted(answers)}")
+
+
+def test_a_busy_hasher_turns_requests_away_with_a_json_503(app, alice, monkeypatch):
+    monkeypatch.setattr(passwords, "SLOT_WAIT", 0.05)
+    for _ in range(passwords.HASHES_AT_ONCE):
+        passwords._slots.acquire()
+    try:
+        r = login(client_for(app), "alice")
+    finally:
+        for _ in range(passwords.HASHES_AT_ONCE):
+            passwords._slots.release()
+    assert_error(r, 503, "a sign-in while every hashing slot is taken")
+    assert r.headers.get("Retry-After") == "2"
+    assert login(client_for(app), "alice").status_code == 200, "sign-in failed once the slots were free"
 
 
 def test_api_answers_are_not_cached(app, alice):

@@ -39,6 +39,9 @@ AUTH_FIELDS = {"username", "password"}
 USERNAME = re.compile(r"[a-z0-9][a-z0-9_.-]{2,31}")
 PASSWORD_MIN, PASSWORD_MAX = 10, 1024
 
+# The published HTTPS port (the port in the page's origin when it is not 443).
+PUBLIC_PORT = int(os.environ.get("HTTPS_PORT", "443"))
+
 COOKIE = "__Host-todo_session"  # __Host-: browsers insist on Secure, Path=/ and no Domain
 SESSION_SECONDS = 14 * 24 * 3600
 # Sign-in limits, counted in fixed windows in the store (shared by every
@@ -48,6 +51,9 @@ SESSION_SECONDS = 14 * 24 * 3600
 # behind a shared address who mistyped is not kept out for long.
 ACCOUNT_LIMIT, ACCOUNT_WINDOW = 5, 15 * 60
 ADDRESS_LIMIT, ADDRESS_WINDOW = 20, 60
+# New accounts per address: each costs a password hash (0.4 s of a core and
+# 32 MiB), so an unlimited sign-up would let one client keep the app busy.
+REGISTER_LIMIT, REGISTER_WINDOW = 30, 60
 LEGACY = "legacy_todos"
 
 log = logging.getLogger("todo")
@@ -86,7 +92,12 @@ def json_body(fields: set[str]) -> dict:
     # (bookworm's) lets get_json(silent=True) turn a too-large body into None.
     if (request.content_length or 0) > BODY_MAX:
         raise BadInput(413, f"the body is larger than {BODY_MAX} bytes")
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        # Deep nesting ([[[[...) exhausts the parser's stack; silent=True only
+        # covers ValueError.
+        data = None
     if data is None:
         raise BadInput(400, "the body is not valid JSON")
     if not isinstance(data, dict):
@@ -156,13 +167,21 @@ def client_address() -> str:
 def same_origin() -> bool:
     """A browser names the page's origin on every state-changing fetch; a
     request from any other origin (a sibling subdomain is "same site", so
-    SameSite cookies do not stop it) is refused. Clients that are not
-    browsers send no Origin."""
+    SameSite cookies do not stop it; nor does plain http or another port of
+    this host in every browser) is refused. Clients that are not browsers
+    send no Origin."""
     origin = request.headers.get("Origin")
     if origin is None:
         return True
-    # nginx passes Host without the port; the Origin has it when it is not 443.
-    return urlsplit(origin).hostname == urlsplit(f"//{request.host}").hostname
+    try:
+        url = urlsplit(origin)
+        port = url.port
+    except ValueError:
+        return False
+    # nginx passes Host without the port. The page is on HTTPS_PORT, or on
+    # 443 when a router forwards the public 443 there.
+    return (url.scheme == "https" and url.hostname == urlsplit(f"//{request.host}").hostname
+            and port in (None, 443, PUBLIC_PORT))
 
 
 def configure_log() -> None:
@@ -236,31 +255,42 @@ class Sessions:
 # --- sign-in rate limits ----------------------------------------------------
 
 class Throttle:
-    """The sign-in limits (ACCOUNT_* and ADDRESS_* above), one counter per
-    bucket and window."""
+    """The sign-in and sign-up limits (ACCOUNT_*, ADDRESS_*, REGISTER_* above):
+    one document per attempt, counted per bucket and window.
+
+    Not a counter updated in place: the store (FerretDB on SQLite) does not
+    apply concurrent $inc or upserts atomically, and a burst of parallel
+    attempts got past a counter. An insert is atomic, and an attempt counted
+    after its own insert sees every attempt inserted before it, so at most
+    `limit` attempts of a window ever see a count within the limit."""
 
     def __init__(self, collection, clock):
         self.collection, self.clock = collection, clock
+        self.indexed = False
 
     def over_limit(self, bucket: str, limit: int, window: int) -> int:
         """Count this attempt; the seconds to wait when it is over the limit, else 0.
-        Counted before the password is checked, atomically, so parallel
-        attempts cannot slip past the limit together."""
+        Counted before the password is checked."""
+        if not self.indexed and hasattr(self.collection, "create_index"):
+            self.collection.create_index([("bucket", ASCENDING), ("slot", ASCENDING)])
+            self.indexed = True
         moment = self.clock()
         slot = int(moment // window)
-        doc = self.collection.find_one_and_update(
-            {"_id": f"{bucket}@{slot}"}, {"$inc": {"count": 1}, "$setOnInsert": {"expires": (slot + 1) * window}},
-            upsert=True, return_document=ReturnDocument.AFTER)
-        if doc["count"] > limit:
+        attempt = ObjectId()
+        self.collection.insert_one({"_id": attempt, "bucket": bucket, "slot": slot, "expires": (slot + 1) * window})
+        if self.collection.count_documents({"bucket": bucket, "slot": slot}) > limit:
+            # Over the limit already: this attempt need not be kept (the
+            # attempts within the limit stay, so the count cannot drop below it).
+            self.collection.delete_one({"_id": attempt})
             return max(1, int((slot + 1) * window - moment + 0.999))
         return 0
 
     def forgive(self, bucket: str, window: int, everything: bool):
-        slot = int(self.clock() // window)
+        query = {"bucket": bucket, "slot": int(self.clock() // window)}
         if everything:
-            self.collection.delete_one({"_id": f"{bucket}@{slot}"})
+            self.collection.delete_many(query)
         else:
-            self.collection.update_one({"_id": f"{bucket}@{slot}"}, {"$inc": {"count": -1}})
+            self.collection.delete_one(query)
 
     def admit(self, username: str, address: str) -> None:
         """Count a sign-in attempt; 429 when the address or the account is over its limit."""
@@ -274,6 +304,14 @@ class Throttle:
         if wait:
             log.warning("sign-in refused by the rate limit: account %r from %s", username[:40], address)
             raise BadInput(429, f"too many sign-in attempts; try again in {wait} s", {"Retry-After": str(wait)})
+
+    def admit_registration(self, address: str) -> None:
+        """Count a new account's password hash; 429 when the address is over its limit."""
+        wait = self.over_limit(f"register:{address}", REGISTER_LIMIT, REGISTER_WINDOW)
+        if wait:
+            log.warning("sign-up refused by the rate limit: from %s", address)
+            raise BadInput(429, f"too many new accounts from your address; try again in {wait} s",
+                           {"Retry-After": str(wait)})
 
     def signed_in(self, username: str, address: str) -> None:
         self.forgive(f"addr:{address}", ADDRESS_WINDOW, everything=False)
@@ -294,6 +332,12 @@ def register_errors(app: Flask) -> None:
     def http_error(error: HTTPException):
         messages = {413: f"the body is larger than {BODY_MAX} bytes"}
         return jsonify(error=messages.get(error.code, error.description)), error.code
+
+    @app.errorhandler(passwords.Busy)
+    def hashing_busy(error: passwords.Busy):
+        log.warning("password hashing busy: a sign-in or sign-up was turned away")
+        return jsonify(error="too many sign-ins at this moment; try again in a few seconds"), 503, \
+            {"Retry-After": "2"}
 
     @app.errorhandler(PyMongoError)
     def database_error(error: PyMongoError):
@@ -345,6 +389,8 @@ def register_accounts(app: Flask, users, meta, todos, sessions: Sessions, thrott
         check_new_account(username, password)
         if users.find_one({"_id": username}) is not None:
             raise BadInput(409, f"the username {username} is taken")
+        # Only requests that will cost a password hash are counted.
+        throttle.admit_registration(client_address())
         try:
             users.insert_one({"_id": username, "password": passwords.hash_password(password), "created_at": now()})
         except DuplicateKeyError:

@@ -23,7 +23,14 @@ N, R, P = 2**15, 8, 3
 KEY_BYTES = 32
 SALT_BYTES = 16
 HASHES_AT_ONCE = 2
+# How long a request waits for a hashing slot before it is turned away (503):
+# a burst of sign-ins or sign-ups must not hold every request thread.
+SLOT_WAIT = 2.0
 _slots = threading.BoundedSemaphore(HASHES_AT_ONCE)
+
+
+class Busy(Exception):
+    """Every hashing slot stayed taken for SLOT_WAIT seconds."""
 
 
 def _b64(data: bytes) -> str:
@@ -33,9 +40,13 @@ def _b64(data: bytes) -> str:
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     # NFKC: the same password typed on another keyboard or system still matches.
     secret = unicodedata.normalize("NFKC", password).encode("utf-8")
-    with _slots:
+    if not _slots.acquire(timeout=SLOT_WAIT):
+        raise Busy()
+    try:
         # maxmem above 128*r*n (OpenSSL's default limit is exactly 32 MiB).
         return hashlib.scrypt(secret, salt=salt, n=n, r=r, p=p, dklen=KEY_BYTES, maxmem=2 * 128 * r * n)
+    finally:
+        _slots.release()
 
 
 def hash_password(password: str) -> str:
