@@ -32,6 +32,25 @@ SUITE_FEATURES = {
 }
 
 
+# OpenSSL names a group differently in different lines of its output.
+GROUP_NAMES = {"X25519MLKEM768": {"X25519MLKEM768"}, "X25519": {"X25519"},
+               "P-256": {"P-256", "secp256r1", "prime256v1"}, "P-384": {"P-384", "secp384r1"}}
+
+
+def negotiated_group(output: str) -> str | None:
+    """The key exchange group of the handshake: OpenSSL 3.5's "Negotiated
+    TLS1.3 group: X25519MLKEM768" (hybrids) or "Peer Temp Key: X25519, 253
+    bits" / "Peer Temp Key: ECDH, prime256v1, 256 bits" (3.0: "Server Temp Key")."""
+    for line in output.splitlines():
+        if line.startswith("Negotiated TLS1.3 group:"):
+            return line.split(":", 1)[1].strip()
+    for line in output.splitlines():
+        if line.startswith(("Peer Temp Key:", "Server Temp Key:")):
+            parts = [part.strip() for part in line.split(":", 1)[1].split(",")]
+            return parts[1] if parts[0] == "ECDH" else parts[0]
+    return None
+
+
 def suite_has(settings, feature: str) -> bool:
     """Whether the stack's Debian suite offers `feature` (see SUITE_FEATURES)."""
     return feature in SUITE_FEATURES[settings["DEBIAN_SUITE"]]

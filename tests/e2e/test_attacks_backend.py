@@ -18,7 +18,7 @@ import pytest
 
 from inception import compose
 
-from .conftest import redis_as, run_once, service_container, suite_has, wait_until
+from .conftest import GROUP_NAMES, negotiated_group, redis_as, run_once, service_container, suite_has, wait_until
 from .test_ftp import connect_tls
 
 pytestmark = pytest.mark.attack
@@ -396,25 +396,6 @@ def s_client(docker_api, stack_up, ca_file, *options: str) -> str:
               f"{' '.join(shlex.quote(o) for o in options)} </dev/null 2>&1")
     return run_once(docker_api, f"nginx:{compose.IMAGE_TAG}", ["-c", script], entrypoint="bash",
                     network_mode="host", volumes={ca_file: {"bind": "/ca.crt", "mode": "ro"}}).decode(errors="replace")
-
-
-# OpenSSL names a group differently in different lines of its output.
-GROUP_NAMES = {"X25519MLKEM768": {"X25519MLKEM768"}, "X25519": {"X25519"},
-               "P-256": {"P-256", "secp256r1", "prime256v1"}, "P-384": {"P-384", "secp384r1"}}
-
-
-def negotiated_group(output: str) -> str | None:
-    """The key exchange group of the handshake: OpenSSL 3.5's "Negotiated
-    TLS1.3 group: X25519MLKEM768" (hybrids) or "Peer Temp Key: X25519, 253
-    bits" / "Peer Temp Key: ECDH, prime256v1, 256 bits" (3.0: "Server Temp Key")."""
-    for line in output.splitlines():
-        if line.startswith("Negotiated TLS1.3 group:"):
-            return line.split(":", 1)[1].strip()
-    for line in output.splitlines():
-        if line.startswith(("Peer Temp Key:", "Server Temp Key:")):
-            parts = [part.strip() for part in line.split(":", 1)[1].split(",")]
-            return parts[1] if parts[0] == "ECDH" else parts[0]
-    return None
 
 
 # ML-KEM hybrids exist in TLS 1.3 only: no TLS 1.2 case for them.
