@@ -349,6 +349,30 @@ def test_http3_answers_with_the_acme_certificate_where_the_suite_has_it(acme_sta
         assert result.exit_code != 0, f"{settings['DEBIAN_SUITE']} has no HTTP/3, yet it answered: {output}"
 
 
+def test_a_restarted_nginx_serves_the_acme_certificate_and_stays_healthy(acme_stack):
+    """After a crash, a reboot or a recreation, nginx's entrypoint (root
+    without DAC_OVERRIDE; the bundle is lego:www-data 0640) installs the
+    published certificate itself, and its watcher keeps running."""
+    settings, root = acme_stack["settings"], acme_stack["root"]
+    nginx = compose.client().containers.get(settings.container_name("nginx"))
+    nginx.restart(timeout=10)
+    served = wait_for(lambda: _served_or_none(settings, settings.domain, root), 60,
+                      "the restarted nginx to serve the ACME certificate")
+    assert served, "no certificate from Pebble after a restart"
+    logs = nginx.logs(since=int(time.time()) - 90).decode(errors="replace")
+    assert "serving the certificate the acme service published" in logs, (
+        f"the entrypoint did not install the published certificate at start:\n{logs[-1500:]}")
+
+    def healthy():
+        nginx.reload()
+        return nginx.attrs["State"].get("Health", {}).get("Status") == "healthy"
+
+    wait_for(healthy, 90, "nginx to be healthy again (its certificate watcher running)")
+    time.sleep(5)
+    nginx.reload()
+    assert nginx.attrs["State"]["Status"] == "running" and healthy(), "nginx stopped or turned unhealthy after start"
+
+
 def test_back_to_local_mode_serves_the_local_ca_and_removes_the_acme_service(acme_stack):
     """The README's way back: TLS_MODE=local and `invoke up` (runs last: it
     changes the instance)."""

@@ -135,40 +135,22 @@ def check() -> bool:
     return ok
 
 
-class Wake(Exception):
-    """SIGHUP while waiting: check now."""
-
-
-state = {"waiting": False, "wake": False}
-
-
-def on_hangup(signum, frame):
-    state["wake"] = True
-    if state["waiting"]:
-        raise Wake
-
-
 def on_stop(signum, frame):
     # subprocess.run kills a running lego when this unwinds through it.
     raise SystemExit(0)
 
 
 def wait(seconds: float) -> None:
-    state["waiting"] = True
-    try:
-        if not state["wake"]:
-            time.sleep(seconds)
-    except Wake:
-        pass
-    finally:
-        state["waiting"] = False
-    if state["wake"]:
+    """Sleep until the next check, or until SIGHUP. SIGHUP is blocked (see
+    main) and taken here only, so one that comes during a check is kept
+    pending and ends the next wait at once: no handler can interrupt a
+    check halfway."""
+    if signal.sigtimedwait({signal.SIGHUP}, seconds) is not None:
         log("Note", "SIGHUP: checking now")
-    state["wake"] = False
 
 
 def main() -> None:
-    signal.signal(signal.SIGHUP, on_hangup)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
     signal.signal(signal.SIGTERM, on_stop)
     signal.signal(signal.SIGINT, on_stop)
     os.umask(0o077)

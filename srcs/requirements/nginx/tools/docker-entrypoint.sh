@@ -28,7 +28,7 @@ install_certificate() {
 	install -d -m 0700 "$TLS"
 	install -m 0400 /run/secrets/server.crt /run/secrets/server.key "$TLS/"
 	if [[ "$TLS_MODE" == acme ]]; then
-		if [[ -r "$ACME_PUBLISHED/$ACME_BUNDLE" ]] && install_bundle "$ACME_PUBLISHED/$ACME_BUNDLE"; then
+		if [[ -e "$ACME_PUBLISHED/$ACME_BUNDLE" ]] && install_bundle "$ACME_PUBLISHED/$ACME_BUNDLE"; then
 			note "serving the certificate the acme service published"
 		else
 			note "no ACME certificate yet: serving the local CA's until the acme service publishes one"

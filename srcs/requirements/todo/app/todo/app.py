@@ -262,7 +262,9 @@ class Throttle:
     apply concurrent $inc or upserts atomically, and a burst of parallel
     attempts got past a counter. An insert is atomic, and an attempt counted
     after its own insert sees every attempt inserted before it, so at most
-    `limit` attempts of a window ever see a count within the limit."""
+    `limit` attempts of a window see a count within the limit (fewer when
+    parallel attempts all write before any counts: it errs on the safe side).
+    A successful sign-in takes its own attempts back (forgive)."""
 
     def __init__(self, collection, clock):
         self.collection, self.clock = collection, clock
@@ -279,8 +281,8 @@ class Throttle:
         attempt = ObjectId()
         self.collection.insert_one({"_id": attempt, "bucket": bucket, "slot": slot, "expires": (slot + 1) * window})
         if self.collection.count_documents({"bucket": bucket, "slot": slot}) > limit:
-            # Over the limit already: this attempt need not be kept (the
-            # attempts within the limit stay, so the count cannot drop below it).
+            # Over the limit already: this attempt need not be kept; the
+            # attempts that made the count stay until they expire or are forgiven.
             self.collection.delete_one({"_id": attempt})
             return max(1, int((slot + 1) * window - moment + 0.999))
         return 0
@@ -405,14 +407,24 @@ def register_accounts(app: Flask, users, meta, todos, sessions: Sessions, thrott
         address = client_address()
         throttle.admit(username, address)
         account = users.find_one({"_id": username}) if USERNAME.fullmatch(username) else None
-        # Unknown names are checked against a dummy hash: the same answer in the same time.
-        ok = passwords.verify(password, account["password"] if account else passwords.DUMMY_HASH)
+        try:
+            # Unknown names are checked against a dummy hash: the same answer in the same time.
+            ok = passwords.verify(password, account["password"] if account else passwords.DUMMY_HASH)
+        except passwords.Busy:
+            # No password was checked: the attempt must not use up a limit
+            # (else a flood of sign-ups would lock users out).
+            throttle.forgive(f"addr:{address}", ADDRESS_WINDOW, everything=False)
+            throttle.forgive(f"user:{username}", ACCOUNT_WINDOW, everything=False)
+            raise
         if not (ok and account):
             log.info("failed sign-in: account %r from %s", username[:40], address)
             raise BadInput(401, "wrong username or password")
         throttle.signed_in(username, address)
         if passwords.needs_rehash(account["password"]):
-            users.update_one({"_id": username}, {"$set": {"password": passwords.hash_password(password)}})
+            try:
+                users.update_one({"_id": username}, {"$set": {"password": passwords.hash_password(password)}})
+            except passwords.Busy:
+                pass  # the right password was given: the rehash waits for the next sign-in
         # Expired sessions and counters go now and then; a sign-in is a fine moment.
         sessions.delete_expired()
         throttle.delete_expired()
