@@ -428,7 +428,7 @@ for name, uri in {"anonymous": "mongodb://127.0.0.1:27017/",
 print(json.dumps(out))
 """
     output = run_once(docker_api, f"todo:{compose.IMAGE_TAG}", ["-c", script],
-                      entrypoint="python3", network_mode="container:mongodb")
+                      entrypoint="python3", network_mode=f"container:{stack_up.container_name('mongodb')}")
     result = json.loads(output.decode().strip().splitlines()[-1])
     assert result == {"anonymous": 13, "wrong password": 18}, f"the store answered: {result}"
 
