@@ -248,13 +248,17 @@ def crash(docker_api, name):
     wait_restarted_and_healthy(*kill_main_process(docker_api, name))
 
 
-def run_once(docker_api, image: str, command: list[str], **kwargs) -> bytes:
-    """Run a one-off container and return its output; its anonymous volumes
-    (images that declare VOLUME) go with it, unlike with `run(remove=True)`."""
-    container = docker_api.containers.run(image, command, detach=True, **kwargs)
+def run_once(docker_api, image: str, command: list[str], stderr: bool = False, **kwargs) -> bytes:
+    """Run a one-off container and return its output (stdout; with stderr
+    too when asked); its anonymous volumes (images that declare VOLUME) go
+    with it, unlike with `run(remove=True)`."""
+    # Created, then started inside the try: a container that fails to start
+    # (e.g. its network namespace's container is gone) is removed too.
+    container = docker_api.containers.create(image, command, **kwargs)
     try:
+        container.start()
         container.wait(timeout=120)
-        return container.logs(stderr=False)
+        return container.logs(stdout=True, stderr=stderr)
     finally:
         container.remove(force=True, v=True)
 

@@ -40,6 +40,7 @@ def test_every_site_answers_over_http3_with_a_verified_certificate(docker_api, s
     else:
         # bookworm's curl has no HTTP/3 either: what counts is that nginx has no QUIC.
         version = run_once(docker_api, f"nginx:{compose.IMAGE_TAG}", ["-V"], entrypoint="nginx", stderr=True)
+        assert b"nginx version" in version, f"nginx -V printed no version: {version[:200]!r}"
         assert b"http_v3_module" not in version, "this suite's nginx was expected to have no HTTP/3"
 
 
