@@ -25,6 +25,12 @@ def interpolate(text: str, values: dict) -> str:
     return VARIABLE.sub(lambda match: values[match.group(1)], text)
 
 
+def service_profiles() -> dict[str, set[str]]:
+    """Each service's compose profiles; empty for the services every
+    configuration runs (a service with profiles runs only when one is on)."""
+    return {name: set((definition or {}).get("profiles") or []) for name, definition in spec()["services"].items()}
+
+
 def data_subdirs() -> list[str]:
     """The folders under DATA_DIR that the named volumes bind (`.../mariadb`)."""
     subdirs = []

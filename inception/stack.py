@@ -34,11 +34,10 @@ def services(settings: Settings) -> list[str]:
     """The services this configuration runs: those of the active profiles
     (Compose 1.29's `config --services` lists every profile's services)."""
     out = run_compose(settings, "config", "--services", capture=True).stdout
-    active = set(compose.profiles(settings))
-    defined = composefile.spec()["services"]
+    active, profiles = set(compose.profiles(settings)), composefile.service_profiles()
 
     def enabled(name: str) -> bool:
-        wanted = set((defined.get(name) or {}).get("profiles") or [])
+        wanted = profiles.get(name, set())
         return not wanted or bool(wanted & active)
 
     return [name for name in (line.strip() for line in out.splitlines()) if name and enabled(name)]
@@ -49,7 +48,7 @@ def remove_disabled_services(api, settings: Settings) -> list[str]:
     (the acme client after a switch back to TLS_MODE=local): neither Compose
     counts them as orphans. Returns their service names."""
     wanted = set(services(settings))
-    profiled = {name for name, spec in composefile.spec()["services"].items() if (spec or {}).get("profiles")}
+    profiled = {name for name, wanted in composefile.service_profiles().items() if wanted}
     removed = []
     for container in compose.project_containers(api, settings):
         name = container.labels.get("com.docker.compose.service")

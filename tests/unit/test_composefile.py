@@ -78,3 +78,9 @@ def test_privilege_policy_matches_the_compose_file(service):
     assert spec.get("cap_drop") == ["ALL"], f"{service} keeps capabilities"
     writable = spec.get("read_only") is False
     assert writable == (service in privileges.WRITABLE_ROOT), f"{service}: read_only={spec.get('read_only')}"
+
+
+def test_configuration_only_services_are_the_compose_files_profiled_ones():
+    profiled = {name for name, wanted in composefile.service_profiles().items() if wanted}
+    assert set(privileges.CONFIGURATION_ONLY) == profiled, (
+        f"services behind a compose profile {sorted(profiled)}, the policy lists {sorted(privileges.CONFIGURATION_ONLY)}")
