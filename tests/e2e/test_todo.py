@@ -215,6 +215,32 @@ def test_lists_are_private(alice, bob, stack_up):
     assert theirs["id"] in bob_ids and mine["id"] not in bob_ids, "Bob sees Alice's todo"
 
 
+def test_every_change_shows_at_once_in_lists_served_by_any_worker(stack_up, ca_file, todo_session):
+    # Each gunicorn worker keeps lists (checked against a version in the
+    # store): a change made through one worker must show in the next list,
+    # whichever worker serves it. One connection per request spreads them.
+    base = todo_url(stack_up)
+    with new_session(ca_file) as reader:
+        r = login(reader, base, todo_session.todo_username, todo_session.todo_password)
+        assert r.status_code == 200, f"second sign-in -> {r.status_code}"
+        fresh = {"Connection": "close"}
+
+        def listed():
+            r = reader.get(f"{base}/api/todos", headers=fresh, timeout=30)
+            assert r.status_code == 200, f"list -> {r.status_code}"
+            return {t["id"]: t for t in r.json()}
+
+        for n in range(12):
+            listed()  # kept by whichever worker served it
+            item = todo_session.post(f"{base}/api/todos", json={"title": f"spread {n}"}, headers=fresh,
+                                     timeout=30).json()
+            assert item["id"] in listed(), f"round {n}: a created todo is missing from the next list"
+            todo_session.patch(f"{base}/api/todos/{item['id']}", json={"done": True}, headers=fresh, timeout=30)
+            assert listed()[item["id"]]["done"] is True, f"round {n}: an update is missing from the next list"
+            todo_session.delete(f"{base}/api/todos/{item['id']}", headers=fresh, timeout=30)
+            assert item["id"] not in listed(), f"round {n}: a deleted todo is still listed"
+
+
 # --- accounts ----------------------------------------------------------------
 
 def test_register_answers_201_and_signs_in(anonymous, stack_up):

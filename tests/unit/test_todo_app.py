@@ -563,3 +563,61 @@ def test_a_body_over_the_limit_is_413_json_and_stores_nothing(app, db, alice, pa
     users, todos = len(db["users"].docs), len(db["todos"].docs)
     assert_error(client.post(path, json=body), 413, f"an oversized body on {path}")
     assert (len(db["users"].docs), len(db["todos"].docs)) == (users, todos), f"{path} stored an oversized body"
+
+
+# --- each account's list, cached per process ----------------------------------
+
+def test_a_list_shows_changes_made_through_another_process(db, clock):
+    # Two gunicorn workers (or two replicas) are two apps on one store, each
+    # with its own cache of lists.
+    first = todo_app.create_app(db=db, session_key=KEY, clock=clock)
+    second = todo_app.create_app(db=db, session_key=KEY, clock=clock)
+    client = signed_up(first, "alice")
+    other = client_for(second)
+    assert login(other, "alice").status_code == 200
+    assert client.get("/api/todos").get_json() == [], "a new account's list"
+    item = other.post("/api/todos", json={"title": "made elsewhere"}).get_json()
+    assert [t["id"] for t in client.get("/api/todos").get_json()] == [item["id"]], "a creation not seen"
+    other.patch(f"/api/todos/{item['id']}", json={"done": True})
+    assert client.get("/api/todos").get_json()[0]["done"] is True, "an update not seen"
+    other.delete(f"/api/todos/{item['id']}")
+    assert client.get("/api/todos").get_json() == [], "a deletion not seen"
+
+
+def test_a_restore_replaces_the_lists_a_process_keeps(app, db, alice):
+    import io
+
+    alice.post("/api/todos", json={"title": "before the backup"})
+    out = io.StringIO()
+    store.dump(db, out)
+    dumped = db["users"].find_one({"_id": "alice"})["todos_version"]
+    alice.post("/api/todos", json={"title": "after the backup"})
+    assert len(alice.get("/api/todos").get_json()) == 2
+    store.restore(db, io.StringIO(out.getvalue()))
+    # A list kept under the dump's own version (read while the backup was
+    # being written) must not match the restored account either.
+    assert db["users"].find_one({"_id": "alice"})["todos_version"] not in (dumped, None), \
+        "a restored account kept the version of its dump"
+    assert login(alice, "alice").status_code == 200
+    assert [t["title"] for t in alice.get("/api/todos").get_json()] == ["before the backup"], \
+        "the list kept from before the restore was served"
+
+
+def test_a_kept_list_is_looked_at_again_after_its_time(app, db, clock, alice):
+    # A change whose writer died before it gave the account a new version.
+    alice.get("/api/todos")
+    from bson import ObjectId
+
+    db["todos"].insert_one({"_id": ObjectId(), "owner": "alice", "title": "unannounced", "done": False,
+                            "created_at": "z", "updated_at": "z"})
+    assert alice.get("/api/todos").get_json() == [], "the kept list was not used (nothing to test)"
+    clock.now += todo_app.LIST_CACHE_SECONDS + 1
+    assert [t["title"] for t in alice.get("/api/todos").get_json()] == ["unannounced"]
+
+
+def test_the_list_cache_keeps_a_bounded_number_of_accounts(db, clock, monkeypatch):
+    monkeypatch.setattr(todo_app, "LIST_CACHE_ACCOUNTS", 3)
+    app = todo_app.create_app(db=db, session_key=KEY, clock=clock)
+    for n in range(5):
+        signed_up(app, f"user{n}").get("/api/todos")
+    assert len(app.extensions["todo_lists"].entries) == 3, "the cache grew past its bound"

@@ -7,10 +7,11 @@ worker_class = "gthread"
 timeout = 30
 graceful_timeout = 10
 keepalive = 65
-# Logs to the container's stdout/stderr.
-accesslog = "-"
+# Errors to the container's stderr. No access log: nginx's already has every
+# request with its status and time, and a second line per request through
+# Docker's log driver cost about a tenth of the todo list's rate.
+accesslog = None
 errorlog = "-"
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 # Requests come through nginx only.
 forwarded_allow_ips = "*"
 limit_request_line = 8190

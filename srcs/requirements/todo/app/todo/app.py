@@ -3,9 +3,9 @@
 Bad input always gets a 4xx JSON error naming the problem; a database that
 cannot be reached gets 503; nothing a client sends produces a 500.
 
-Each todo belongs to one account and is only ever seen by it: every query on
-todos carries the owner, so another account's id is indistinguishable from
-an unknown one (404).
+Each todo belongs to one account and is only ever seen by it: lists are
+queried by owner and every todo read by id is checked against it, so another
+account's id is indistinguishable from an unknown one (404).
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ import logging
 import os
 import re
 import secrets
+import threading
 import time
 import unicodedata
+from collections import OrderedDict
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
@@ -55,6 +57,9 @@ ADDRESS_LIMIT, ADDRESS_WINDOW = 20, 60
 # 32 MiB), so an unlimited sign-up would let one client keep the app busy.
 REGISTER_LIMIT, REGISTER_WINDOW = 30, 60
 LEGACY = "legacy_todos"
+# Lists kept per process (ListCache): this many accounts, each for at most
+# this long without a new look at the store's todos.
+LIST_CACHE_ACCOUNTS, LIST_CACHE_SECONDS = 1000, 30
 
 log = logging.getLogger("todo")
 
@@ -323,6 +328,57 @@ class Throttle:
         self.collection.delete_many({"expires": {"$lt": self.clock()}})
 
 
+# --- each account's list, cached per process -------------------------------
+
+class ListCache:
+    """Each account's list as sent (JSON bytes), kept by each process while
+    the account's `todos_version` in the store stays the same.
+
+    FerretDB on SQLite reads a document through an index only for a filter
+    that is exactly {_id: ...}; any other filter, such as {owner: ...},
+    decodes every todo of every account. With the cache a list costs two
+    reads by _id (the session, the account) instead of a scan.
+
+    Every change to an account's todos writes a new version after the change
+    (changed()), and a list is read after its version: an entry is never
+    older than the version it is filed under. Entries also go after
+    LIST_CACHE_SECONDS, which bounds what a process that died between a
+    change and its new version could leave stale elsewhere."""
+
+    def __init__(self, users, clock):
+        self.users, self.clock = users, clock
+        self.entries: OrderedDict[str, tuple[str, float, bytes]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def new_version() -> str:
+        return str(ObjectId())
+
+    def version(self, owner: str) -> str | None:
+        account = self.users.find_one({"_id": owner})
+        return account.get("todos_version") if account else None
+
+    def get(self, owner: str, version: str | None) -> bytes | None:
+        with self.lock:
+            entry = self.entries.get(owner)
+            if entry and version and entry[0] == version and entry[1] > self.clock():
+                self.entries.move_to_end(owner)
+                return entry[2]
+        return None
+
+    def put(self, owner: str, version: str | None, body: bytes) -> None:
+        if not version:
+            return  # an account from before versions: nothing to check an entry against
+        with self.lock:
+            self.entries[owner] = (version, self.clock() + LIST_CACHE_SECONDS, body)
+            self.entries.move_to_end(owner)
+            while len(self.entries) > LIST_CACHE_ACCOUNTS:
+                self.entries.popitem(last=False)
+
+    def changed(self, owner: str) -> None:
+        self.users.update_one({"_id": owner}, {"$set": {"todos_version": self.new_version()}})
+
+
 # --- errors and hooks -------------------------------------------------------
 
 def register_errors(app: Flask) -> None:
@@ -371,7 +427,7 @@ def check_new_account(username: str, password: str) -> None:
         raise BadInput(422, f"password must be at least {PASSWORD_MIN} characters")
 
 
-def claim_legacy_todos(meta, todos, username: str):
+def claim_legacy_todos(meta, todos, lists: ListCache, username: str):
     """Todos from before accounts go to the first account ever created
     (they were visible to anyone then, so this reveals nothing). The meta
     marker makes "first" atomic: one insert succeeds, every later one fails."""
@@ -381,10 +437,12 @@ def claim_legacy_todos(meta, todos, username: str):
         return
     moved = todos.update_many({"owner": {"$exists": False}}, {"$set": {"owner": username}}).modified_count
     if moved:
+        lists.changed(username)
         log.info("%d todo(s) from before accounts handed to %s", moved, username)
 
 
-def register_accounts(app: Flask, users, meta, todos, sessions: Sessions, throttle: Throttle) -> None:
+def register_accounts(app: Flask, users, meta, todos, lists: ListCache, sessions: Sessions,
+                      throttle: Throttle) -> None:
     @app.post("/api/auth/register")
     def register():
         username, password = credentials()
@@ -394,10 +452,11 @@ def register_accounts(app: Flask, users, meta, todos, sessions: Sessions, thrott
         # Only requests that will cost a password hash are counted.
         throttle.admit_registration(client_address())
         try:
-            users.insert_one({"_id": username, "password": passwords.hash_password(password), "created_at": now()})
+            users.insert_one({"_id": username, "password": passwords.hash_password(password), "created_at": now(),
+                              "todos_version": lists.new_version()})
         except DuplicateKeyError:
             raise BadInput(409, f"the username {username} is taken") from None
-        claim_legacy_todos(meta, todos, username)
+        claim_legacy_todos(meta, todos, lists, username)
         log.info("account created: %s", username)
         return sessions.start(jsonify(username=username), username), 201
 
@@ -468,7 +527,7 @@ def todo_changes(data: dict) -> dict:
     return changes
 
 
-def register_todos(app: Flask, todos, sessions: Sessions) -> None:
+def register_todos(app: Flask, todos, lists: ListCache, sessions: Sessions) -> None:
     indexed = []
 
     def require_user() -> str:
@@ -479,43 +538,56 @@ def register_todos(app: Flask, todos, sessions: Sessions) -> None:
             indexed.append(True)
         return user
 
+    def owned(owner: str, raw_id: str) -> dict:
+        """The todo, read by _id alone (an index read) and then checked: another
+        account's todo is a 404 like an unknown id."""
+        doc = todos.find_one({"_id": object_id(raw_id)})
+        if doc is None or doc.get("owner") != owner:
+            raise BadInput(404, f"no todo with id {raw_id}")
+        return doc
+
     @app.get("/api/todos")
     def list_todos():
         owner = require_user()
-        docs = todos.find({"owner": owner}).sort([("created_at", ASCENDING), ("_id", ASCENDING)])
-        return jsonify([public(doc) for doc in docs])
+        version = lists.version(owner)
+        body = lists.get(owner, version)
+        if body is None:
+            docs = todos.find({"owner": owner}).sort([("created_at", ASCENDING), ("_id", ASCENDING)])
+            body = jsonify([public(doc) for doc in docs]).get_data()
+            lists.put(owner, version, body)
+        return app.response_class(body, mimetype="application/json")
 
     @app.post("/api/todos")
     def create_todo():
         owner = require_user()
         doc = new_todo(owner, json_body(TODO_FIELDS))
         todos.insert_one(doc)
+        lists.changed(owner)
         return jsonify(public(doc)), 201, {"Location": f"/api/todos/{doc['_id']}"}
 
     @app.get("/api/todos/<raw_id>")
     def get_todo(raw_id: str):
-        owner = require_user()
-        doc = todos.find_one({"_id": object_id(raw_id), "owner": owner})
-        if doc is None:
-            raise BadInput(404, f"no todo with id {raw_id}")
-        return jsonify(public(doc))
+        return jsonify(public(owned(require_user(), raw_id)))
 
     @app.patch("/api/todos/<raw_id>")
     def update_todo(raw_id: str):
         owner = require_user()
         changes = todo_changes(json_body(TODO_FIELDS))
-        doc = todos.find_one_and_update({"_id": object_id(raw_id), "owner": owner}, {"$set": changes},
-                                        return_document=ReturnDocument.AFTER)
+        # The owner of a todo never changes: checked once, then updated by _id.
+        found = owned(owner, raw_id)
+        doc = todos.find_one_and_update({"_id": found["_id"]}, {"$set": changes}, return_document=ReturnDocument.AFTER)
         if doc is None:
             raise BadInput(404, f"no todo with id {raw_id}")
+        lists.changed(owner)
         return jsonify(public(doc))
 
     @app.delete("/api/todos/<raw_id>")
     def delete_todo(raw_id: str):
         owner = require_user()
-        result = todos.delete_one({"_id": object_id(raw_id), "owner": owner})
-        if result.deleted_count == 0:
+        found = owned(owner, raw_id)
+        if todos.delete_one({"_id": found["_id"]}).deleted_count == 0:
             raise BadInput(404, f"no todo with id {raw_id}")
+        lists.changed(owner)
         return "", 204
 
 
@@ -557,10 +629,11 @@ def create_app(db=None, session_key: bytes | None = None, clock=time.time) -> Fl
         db[name] for name in ("todos", "users", "sessions", "throttle", "meta"))
     sessions = Sessions(session_key, session_docs, clock)
     throttle = Throttle(throttle_docs, clock)
+    lists = app.extensions["todo_lists"] = ListCache(users, clock)
 
     register_errors(app)
     register_hooks(app)
-    register_accounts(app, users, meta, todos, sessions, throttle)
-    register_todos(app, todos, sessions)
+    register_accounts(app, users, meta, todos, lists, sessions, throttle)
+    register_todos(app, todos, lists, sessions)
     register_pages(app, db)
     return app

@@ -2,10 +2,11 @@
 files, and the dump/restore used by `invoke backup` / `invoke restore`.
 
 Collections of the `todo` database:
-  users     {_id: username, password: scrypt hash, created_at}
+  users     {_id: username, password: scrypt hash, created_at,
+             todos_version: changes with every change to the account's todos}
   todos     {_id, owner: username, title, done, created_at, updated_at}
   sessions  {_id: sha256 of the cookie's token, user, expires}
-  throttle  {_id: "<bucket>@<window>", count, expires}  (sign-in rate limits)
+  throttle  {_id, bucket, slot, expires}: one per counted attempt (rate limits)
   meta      {_id: "legacy_todos", owner}  (who received the todos from before accounts)
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-from bson import json_util
+from bson import ObjectId, json_util
 
 BACKED_UP = ("users", "todos", "meta")
 # Sessions are not carried over (a restore signs everyone out, and a backup
@@ -80,4 +81,7 @@ def restore(db, lines) -> dict:
     for collection, items in docs.items():
         if items:
             db[collection].insert_many(items)
+    # The running app keeps each account's list while its version stays the
+    # same: restored todos come with a version no process has seen.
+    db["users"].update_many({}, {"$set": {"todos_version": str(ObjectId())}})
     return {collection: len(items) for collection, items in docs.items()}
