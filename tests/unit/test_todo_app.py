@@ -615,9 +615,21 @@ def test_a_kept_list_is_looked_at_again_after_its_time(app, db, clock, alice):
     assert [t["title"] for t in alice.get("/api/todos").get_json()] == ["unannounced"]
 
 
-def test_the_list_cache_keeps_a_bounded_number_of_accounts(db, clock, monkeypatch):
-    monkeypatch.setattr(todo_app, "LIST_CACHE_ACCOUNTS", 3)
+def test_the_list_cache_keeps_to_its_size(db, clock, monkeypatch):
+    monkeypatch.setattr(todo_app, "LIST_CACHE_BYTES", 4000)
     app = todo_app.create_app(db=db, session_key=KEY, clock=clock)
-    for n in range(5):
-        signed_up(app, f"user{n}").get("/api/todos")
-    assert len(app.extensions["todo_lists"].entries) == 3, "the cache grew past its bound"
+    lists = app.extensions["todo_lists"]
+    for n in range(6):
+        client = signed_up(app, f"user{n}")
+        for _ in range(4):
+            client.post("/api/todos", json={"title": "x" * 100})
+        client.get("/api/todos")
+        assert lists.size == sum(len(body) for _, _, body in lists.entries.values()) <= 4000, \
+            f"after {n + 1} accounts: {lists.size} bytes kept (bound 4000)"
+    assert 1 < len(lists.entries) < 6, f"{len(lists.entries)} lists kept"
+    assert "user5" in lists.entries and "user0" not in lists.entries, "not the least recently used dropped"
+    big = signed_up(app, "big")
+    for _ in range(8):
+        big.post("/api/todos", json={"title": "y" * 200})
+    assert len(big.get("/api/todos").get_json()) == 8
+    assert "big" not in lists.entries, "a list over a quarter of the room was kept"

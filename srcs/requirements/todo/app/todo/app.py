@@ -57,9 +57,10 @@ ADDRESS_LIMIT, ADDRESS_WINDOW = 20, 60
 # 32 MiB), so an unlimited sign-up would let one client keep the app busy.
 REGISTER_LIMIT, REGISTER_WINDOW = 30, 60
 LEGACY = "legacy_todos"
-# Lists kept per process (ListCache): this many accounts, each for at most
-# this long without a new look at the store's todos.
-LIST_CACHE_ACCOUNTS, LIST_CACHE_SECONDS = 1000, 30
+# Lists kept per process (ListCache): at most this many bytes in all (two
+# workers in a 256 MB container), each for at most this long without a new
+# look at the store's todos.
+LIST_CACHE_BYTES, LIST_CACHE_SECONDS = 8 * 1024 * 1024, 30
 
 log = logging.getLogger("todo")
 
@@ -348,6 +349,7 @@ class ListCache:
     def __init__(self, users, clock):
         self.users, self.clock = users, clock
         self.entries: OrderedDict[str, tuple[str, float, bytes]] = OrderedDict()
+        self.size = 0
         self.lock = threading.Lock()
 
     @staticmethod
@@ -367,13 +369,21 @@ class ListCache:
         return None
 
     def put(self, owner: str, version: str | None, body: bytes) -> None:
-        if not version:
-            return  # an account from before versions: nothing to check an entry against
+        # An account from before versions has nothing to check an entry
+        # against; a list of over a quarter of the room is not kept.
+        if not version or len(body) > LIST_CACHE_BYTES // 4:
+            return
         with self.lock:
+            self.drop(owner)
             self.entries[owner] = (version, self.clock() + LIST_CACHE_SECONDS, body)
-            self.entries.move_to_end(owner)
-            while len(self.entries) > LIST_CACHE_ACCOUNTS:
-                self.entries.popitem(last=False)
+            self.size += len(body)
+            while self.size > LIST_CACHE_BYTES:
+                self.drop(next(iter(self.entries)))  # the least recently used
+
+    def drop(self, owner: str) -> None:
+        entry = self.entries.pop(owner, None)
+        if entry:
+            self.size -= len(entry[2])
 
     def changed(self, owner: str) -> None:
         self.users.update_one({"_id": owner}, {"$set": {"todos_version": self.new_version()}})
