@@ -373,6 +373,36 @@ def test_a_restarted_nginx_serves_the_acme_certificate_and_stays_healthy(acme_st
     assert nginx.attrs["State"]["Status"] == "running" and healthy(), "nginx stopped or turned unhealthy after start"
 
 
+def test_a_stop_during_a_renewal_lets_it_finish_and_publish(acme_stack):
+    """`docker stop` (as in `invoke down`) while lego renews: lego is not
+    killed halfway (it could leave a key beside another certificate); the
+    renewal completes, is published and served, then the service stops."""
+    settings, root = acme_stack["settings"], acme_stack["root"]
+    acme = compose.client().containers.get(settings.container_name("acme"))
+    before = served_certificate(settings, settings.domain, root)["serialNumber"]
+    since = int(time.time())
+    acme.kill(signal="SIGHUP")
+    wait_for(lambda: "checking now" in acme.logs(since=since).decode(errors="replace"), 30,
+             "the acme service to start its check")
+    stopping = time.monotonic()
+    acme.stop(timeout=120)
+    stopped_in = time.monotonic() - stopping
+    acme.reload()
+    logs = acme.logs(since=since).decode(errors="replace")
+    try:
+        assert acme.attrs["State"]["ExitCode"] == 0, f"exit code {acme.attrs['State']['ExitCode']}:\n{logs[-1500:]}"
+        assert "published the certificate" in logs.split("stopping")[0], (
+            f"the renewal was not published before the stop ({stopped_in:.1f} s):\n{logs[-1500:]}")
+        after = wait_for(lambda: (lambda s: s if s and s != before else None)(
+            (_served_or_none(settings, settings.domain, root) or {}).get("serialNumber")), 60,
+            "nginx to serve the certificate published before the stop")
+        print(f"\n  stop during a renewal: stopped after {stopped_in:.1f} s, serial {before} -> {after}")
+    finally:
+        acme.start()
+        wait_for(lambda: (acme.reload(), acme.attrs["State"].get("Health", {}).get("Status"))[1] == "healthy", 120,
+                 "the acme service to be healthy again")
+
+
 def test_back_to_local_mode_serves_the_local_ca_and_removes_the_acme_service(acme_stack):
     """The README's way back: TLS_MODE=local and `invoke up` (runs last: it
     changes the instance)."""

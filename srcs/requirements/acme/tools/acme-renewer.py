@@ -16,7 +16,8 @@ sees half a file and the key always matches the chain in the same file.
 
 Schedule: a check at start, then every CHECK_INTERVAL (12 hours, as certbot's
 timer does), and at once on SIGHUP (`docker kill --signal HUP acme`, e.g. once
-DNS is fixed). A check runs `lego renew --days ACME_RENEW_DAYS`, which renews
+DNS is fixed). A stop (SIGTERM) that comes during a check takes effect once
+lego has finished and its certificate is published. A check runs `lego renew --days ACME_RENEW_DAYS`, which renews
 only when due (or `lego run` when there is no certificate yet, or its names
 changed). A failed check is retried after 5 minutes, then 10, 20... up to the
 interval, which keeps within Let's Encrypt's limit of 5 failed validations
@@ -135,24 +136,28 @@ def check() -> bool:
     return ok
 
 
-def on_stop(signum, frame):
-    # subprocess.run kills a running lego when this unwinds through it.
-    raise SystemExit(0)
+STOP = {signal.SIGTERM, signal.SIGINT}
 
 
 def wait(seconds: float) -> None:
-    """Sleep until the next check, or until SIGHUP. SIGHUP is blocked (see
-    main) and taken here only, so one that comes during a check is kept
-    pending and ends the next wait at once: no handler can interrupt a
-    check halfway."""
-    if signal.sigtimedwait({signal.SIGHUP}, seconds) is not None:
-        log("Note", "SIGHUP: checking now")
+    """Sleep until the next check, until SIGHUP (check now), or until SIGTERM
+    (stop). These signals are blocked (see main) and taken here only: one
+    that comes during a check stays pending and ends the next wait at once,
+    so no check is cut halfway. A stop then waits for lego to finish and its
+    certificate to be published (stop_grace_period covers a check): killed
+    midway, lego could leave a new key beside an old certificate."""
+    got = signal.sigtimedwait({signal.SIGHUP, *STOP}, seconds)
+    if got is None:
+        return
+    if got.si_signo in STOP:
+        log("Note", "stopping")
+        raise SystemExit(0)
+    log("Note", "SIGHUP: checking now")
 
 
 def main() -> None:
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
-    signal.signal(signal.SIGTERM, on_stop)
-    signal.signal(signal.SIGINT, on_stop)
+    # lego inherits the mask: only this process acts on them.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP, *STOP})
     os.umask(0o077)
     # nginx's group reads the volume's root (it watches it for bundle.pem);
     # others may only pass through, to cert.pem.
