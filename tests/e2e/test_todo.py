@@ -459,6 +459,21 @@ print(json.dumps(out))
     assert result == {"anonymous": 13, "wrong password": 18}, f"the store answered: {result}"
 
 
+def test_the_store_reads_by_id_through_its_index(stack_up):
+    """Every request reads its session, its account and its todo by _id: the
+    store must find them through the _id index, not by scanning every
+    document (FerretDB 1.24 as released scans; the image carries a fix)."""
+    script = ("import sys, json; sys.path.insert(0, '/opt/todo'); from todo import store; db = store.connect();"
+              "print(json.dumps({name: db[name].find({'_id': 'x'}).explain()['queryPlanner']['Plan']"
+              " for name in ('sessions', 'users', 'todos')}))")
+    found = compose.exec_in(stack_up, "todo", ["python3", "-c", script], user="todo")
+    assert found.returncode == 0, found.stderr.decode()[-500:]
+    plans = json.loads(found.stdout.decode().strip().splitlines()[-1])
+    for name, plan in plans.items():
+        assert any("USING INDEX" in step and "_id_" in step for step in plan), \
+            f"{name}: a read by _id does not use the _id index: {plan}"
+
+
 def test_store_keeps_password_hashes_not_passwords(alice, stack_up):
     """What a stolen backup would hold: scrypt hashes, and no session token."""
     dump = compose.exec_in(stack_up, "todo", ["todo-dump"], user="todo")

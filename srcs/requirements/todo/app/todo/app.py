@@ -24,7 +24,6 @@ from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 from bson import ObjectId
-from bson.errors import InvalidId
 from flask import Flask, g, jsonify, request, send_from_directory
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError, PyMongoError
@@ -61,6 +60,11 @@ LEGACY = "legacy_todos"
 # workers in a 256 MB container), each for at most this long without a new
 # look at the store's todos.
 LIST_CACHE_BYTES, LIST_CACHE_SECONDS = 8 * 1024 * 1024, 30
+# What an entry costs besides its body (key, version, tuple, expiry, the
+# OrderedDict's node: about 330 bytes measured), counted against the bound so
+# that many accounts with short lists cannot grow a worker without limit.
+LIST_CACHE_ENTRY_COST = 512
+TODO_ID = re.compile(r"[0-9a-fA-F]{24}")
 
 log = logging.getLogger("todo")
 
@@ -85,10 +89,13 @@ def public(doc: dict) -> dict:
 
 
 def object_id(raw: str) -> ObjectId:
-    try:
-        return ObjectId(raw)
-    except (InvalidId, TypeError):
-        raise BadInput(400, f"invalid todo id {raw[:40]!r}: expected 24 hexadecimal characters") from None
+    # Checked here, not left to ObjectId(): it takes any 24 characters that
+    # bytes.fromhex() accepts, spaces included ("  " + 22 hex digits), and
+    # makes an 11-byte id whose BSON FerretDB refuses by closing the
+    # connection (a 503, and pymongo pauses the pool for every request).
+    if not TODO_ID.fullmatch(raw):
+        raise BadInput(400, f"invalid todo id {raw[:40]!r}: expected 24 hexadecimal characters")
+    return ObjectId(raw)
 
 
 def json_body(fields: set[str]) -> dict:
@@ -343,8 +350,13 @@ class ListCache:
     Every change to an account's todos writes a new version after the change
     (changed()), and a list is read after its version: an entry is never
     older than the version it is filed under. Entries also go after
-    LIST_CACHE_SECONDS, which bounds what a process that died between a
-    change and its new version could leave stale elsewhere."""
+    LIST_CACHE_SECONDS, which bounds what a process that died (or a store
+    that failed) between a change and its new version could leave stale.
+
+    A version must never come back: FerretDB applies an update by reading the
+    document and writing it whole, so any other $set on a users document
+    (the password's rehash) would write back the version it read. Such
+    updates set a new version as well (new_version())."""
 
     def __init__(self, users, clock):
         self.users, self.clock = users, clock
@@ -369,21 +381,21 @@ class ListCache:
         return None
 
     def put(self, owner: str, version: str | None, body: bytes) -> None:
-        # An account from before versions has nothing to check an entry
-        # against; a list of over a quarter of the room is not kept.
-        if not version or len(body) > LIST_CACHE_BYTES // 4:
-            return
         with self.lock:
             self.drop(owner)
+            # An account from before versions has nothing to check an entry
+            # against; a list of over a quarter of the room is not kept.
+            if not version or len(body) > LIST_CACHE_BYTES // 4:
+                return
             self.entries[owner] = (version, self.clock() + LIST_CACHE_SECONDS, body)
-            self.size += len(body)
+            self.size += len(body) + LIST_CACHE_ENTRY_COST
             while self.size > LIST_CACHE_BYTES:
                 self.drop(next(iter(self.entries)))  # the least recently used
 
     def drop(self, owner: str) -> None:
         entry = self.entries.pop(owner, None)
         if entry:
-            self.size -= len(entry[2])
+            self.size -= len(entry[2]) + LIST_CACHE_ENTRY_COST
 
     def changed(self, owner: str) -> None:
         self.users.update_one({"_id": owner}, {"$set": {"todos_version": self.new_version()}})
@@ -491,7 +503,9 @@ def register_accounts(app: Flask, users, meta, todos, lists: ListCache, sessions
         throttle.signed_in(username, address)
         if passwords.needs_rehash(account["password"]):
             try:
-                users.update_one({"_id": username}, {"$set": {"password": passwords.hash_password(password)}})
+                # A new list version too: see ListCache.
+                users.update_one({"_id": username}, {"$set": {"password": passwords.hash_password(password),
+                                                              "todos_version": lists.new_version()}})
             except passwords.Busy:
                 pass  # the right password was given: the rehash waits for the next sign-in
         # Expired sessions and counters go now and then; a sign-in is a fine moment.
@@ -594,9 +608,16 @@ def register_todos(app: Flask, todos, lists: ListCache, sessions: Sessions) -> N
     @app.delete("/api/todos/<raw_id>")
     def delete_todo(raw_id: str):
         owner = require_user()
-        found = owned(owner, raw_id)
-        if todos.delete_one({"_id": found["_id"]}).deleted_count == 0:
-            raise BadInput(404, f"no todo with id {raw_id}")
+        try:
+            found = owned(owner, raw_id)
+            if todos.delete_one({"_id": found["_id"]}).deleted_count == 0:
+                raise BadInput(404, f"no todo with id {raw_id}")
+        except BadInput as error:
+            if error.status == 404:
+                # Gone already: perhaps deleted by a request whose new version
+                # never got written (503), which the client now retries.
+                lists.changed(owner)
+            raise
         lists.changed(owner)
         return "", 204
 
