@@ -99,7 +99,8 @@ def ensure_labels(api, swarm: dict, say=print) -> tuple[dict, dict]:
                           f"and deploy again")
     stores = labelled(api, STORES_LABEL)
     if len(stores) != 1:
-        raise DeployError(f"exactly one node must carry {STORES_LABEL}=true (it keeps the databases); "
+        raise DeployError(f"exactly one node must carry {STORES_LABEL}=true (it keeps Redis, the document store "
+                          f"and the FTP files); "
                           f"found {len(stores)}: fix it with `docker node update --label-rm/--label-add`")
     return registry[0], stores[0]
 
@@ -389,7 +390,10 @@ def stack_file(config: dict, settings: Settings, encrypted: bool, files_volume: 
         wp_deploy.get("placement", {}).pop("max_replicas_per_node", None)
         wp_deploy["mode"] = "global"
         notes.append("wordpress: --files local: one task per node (mode global), uploads not shared")
-    secrets_ = {name: {"file": spec["file"]} for name, spec in (config.get("secrets") or {}).items()}
+    # Only the secrets the deployed services use (the ACME client's, behind
+    # its profile, may have no file).
+    used = {entry["source"] for service in services.values() for entry in service.get("secrets", [])}
+    secrets_ = {name: {"file": spec["file"]} for name, spec in (config.get("secrets") or {}).items() if name in used}
     return {"services": services, "networks": networks, "volumes": volumes,
             "secrets": secrets_}, notes
 

@@ -11,11 +11,16 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import itertools
 import sys
+import threading
+import time
+import uuid
 
 import pytest
 
-from inception import compose, instance, lab, settings as config
+from inception import compose, instance, lab, secrets, settings as config
+from tests.e2e.conftest import WordPress, new_session
 
 NODES = 3
 HOST_ENGINE = "unix:///var/run/docker.sock"
@@ -67,3 +72,56 @@ def swarm_api(swarm):
     import docker
 
     return docker.DockerClient(base_url=swarm["docker_host"], timeout=60)
+
+
+class Stream:
+    """One client loop; each request's outcome with its time."""
+
+    def __init__(self, name, step):
+        self.name, self.step = name, step
+        self.results: list[tuple[float, bool, str]] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        while not self.stop.is_set():
+            moment = time.monotonic()
+            try:
+                ok, detail = self.step()
+            except Exception as exc:  # a refused, reset or timed-out request is a failed one
+                ok, detail = False, repr(exc)[:160]
+            self.results.append((moment, ok, detail))
+            if not ok:
+                time.sleep(0.2)
+
+    def failures(self, since: float):
+        return [(t - since, detail) for t, ok, detail in self.results if not ok and t >= since]
+
+    def answered(self, start: float, end: float) -> int:
+        return sum(1 for t, ok, _ in self.results if ok and start <= t < end)
+
+
+def site_streams(settings, ca: str, tag: str, acknowledged: dict) -> list[Stream]:
+    """Page views the page cache has never seen (so WordPress renders them
+    from the database) and REST writes (posts, as the admin; each one
+    acknowledged goes into `acknowledged`, id -> title). The site's names must
+    resolve to a node (names_to_loopback)."""
+    wordpress = WordPress(settings, ca)
+    admin = wordpress.login(settings["WP_ADMIN_USER"], secrets.read_secret("wp_admin_password", settings.secrets_dir))
+    nonce = wordpress.rest_nonce(admin)
+    anonymous = new_session(ca)
+    counter = itertools.count()
+
+    def view():
+        r = anonymous.get(wordpress.url(f"/?view={uuid.uuid4().hex}"), timeout=10)
+        return r.status_code == 200, f"page view: {r.status_code}"
+
+    def write():
+        title = f"{tag}-{next(counter)}"
+        r = admin.post(wordpress.url("/wp-json/wp/v2/posts"), headers={"X-WP-Nonce": nonce}, timeout=10,
+                       json={"title": title, "content": title, "status": "publish"})
+        if r.status_code == 201:
+            acknowledged[r.json()["id"]] = title
+        return r.status_code == 201, f"REST write: {r.status_code} {r.text[:100]}"
+
+    return [Stream("page views", view), Stream("REST writes", write)]

@@ -178,3 +178,17 @@ def test_services_leave_out_a_profile_that_is_off(monkeypatch):
     acme = Settings({"COMPOSE_PROJECT_NAME": "x", "TLS_MODE": "acme"}, Path("/x/.env"))
     assert "acme" not in stack.services(local)
     assert set(stack.services(acme)) == set(COMPOSE["services"])
+
+
+def test_a_swarm_deployment_declares_only_the_secrets_its_services_use():
+    # The ACME client sits behind a profile and is not deployed; its CA bundle
+    # may not exist, and `docker stack deploy` fails on a declared secret
+    # whose file is missing.
+    from inception import deploy
+
+    config = {"services": {"web": {"image": "web", "secrets": ["server.key"]},
+                           "acme": {"image": "acme", "profiles": ["acme"], "secrets": ["acme_ca.pem"]}},
+              "secrets": {"server.key": {"file": "/s/server.key"}, "acme_ca.pem": {"file": "/s/missing.pem"}}}
+    document, _ = deploy.stack_file(config, None, encrypted=False, files_volume=None)
+    assert set(document["services"]) == {"web"}
+    assert document["secrets"] == {"server.key": {"file": "/s/server.key"}}

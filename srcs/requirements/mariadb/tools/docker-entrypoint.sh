@@ -62,11 +62,12 @@ bootstrap_sql() {
 	as_user mysql mariadbd --datadir="$1" --bootstrap --skip-networking
 }
 
+# $1: the healthcheck account's password (a new random one by default).
 init_database() {
 	local root_password user_password healthcheck_password
 	root_password="$(read_secret db_root_password)"
 	user_password="$(read_secret db_password)"
-	healthcheck_password="$(new_password)"
+	healthcheck_password="${1:-$(new_password)}"
 
 	as_user mysql rm -rf "$STAGING"
 	as_user mysql install -d -m 0700 "$STAGING"
@@ -106,6 +107,107 @@ migrate_accounts() {
 	note "accounts secured"
 }
 
+# --- Galera (a Swarm: GALERA_PEERS names every node of the cluster) --------
+
+readonly GRASTATE="$DATADIR/grastate.dat"
+
+# Swarm's DNS lists a task under GALERA_PEERS only once it is healthy: the
+# nodes in step with the cluster. A starting node finds its own address by
+# GALERA_SUBNET, the cluster network's (fixed in srcs/swarm.yml).
+peer_addresses() {
+	getent ahostsv4 "$GALERA_PEERS" | awk '{ print $1 }' | sort -u
+}
+
+ip_number() {
+	local a b c d
+	IFS=. read -r a b c d <<<"$1"
+	echo $(((a << 24) | (b << 16) | (c << 8) | d))
+}
+
+own_address() {
+	local net="${GALERA_SUBNET%/*}" bits="${GALERA_SUBNET#*/}" mask address
+	mask=$(((0xffffffff << (32 - bits)) & 0xffffffff))
+	for address in $(ip -o -4 addr show | awk '{ split($4, a, "/"); print a[1] }'); do
+		if (((($(ip_number "$address") & mask)) == (($(ip_number "$net") & mask)))); then
+			echo "$address"
+			return
+		fi
+	done
+}
+
+# Every other address of the cluster network (a /24): the peers to try when
+# DNS lists none (no node is healthy yet: a new cluster, or every node
+# crashed). Galera connects to those that answer, and they to it.
+subnet_addresses() {
+	local prefix="${GALERA_SUBNET%.*}" own="$1" host
+	for host in $(seq 2 254); do
+		[[ "$prefix.$host" == "$own" ]] || echo "$prefix.$host"
+	done
+}
+
+# A peer whose MariaDB port answers runs in a primary component (a joining
+# node opens it only once it has its data).
+cluster_running() {
+	local peer
+	for peer in "$@"; do
+		timeout 2 bash -c "exec 3<>/dev/tcp/$peer/3306" 2>/dev/null && return 0
+	done
+	return 1
+}
+
+# The healthcheck account's password on a cluster: every node must know it,
+# and a joining node has only the secrets. Derived from root's password (one
+# way: it tells nothing about it, and the account can do nothing but connect).
+galera_healthcheck_password() {
+	printf 'inception healthcheck\n%s' "$(read_secret db_root_password)" | sha256sum | cut -c1-40
+}
+
+# Adds Galera's options to the mariadbd command line (GALERA_ARGS) and says
+# whether this node starts the cluster. The order of the checks:
+#  1. a peer is serving: join it (state transfer if this node is new);
+#  2. this node was the last to stop cleanly (safe_to_bootstrap: 1): it has
+#     every committed transaction, so it starts the cluster and the others join;
+#  3. the very first start of the first node (no data, Swarm task slot 1):
+#     initialise the database and start the cluster;
+#  4. otherwise join. After every node crashed, none is safe to bootstrap:
+#     Galera itself restores the last primary component once all its members
+#     are back and see each other (pc.recovery, on by default).
+# A node that finds no primary gives up after pc.wait_prim_timeout and exits;
+# Swarm starts it again.
+galera_plan() {
+	local own peers=()
+	own="$(own_address)"
+	[[ -n "$own" ]] || die "no address of this container is in GALERA_SUBNET=$GALERA_SUBNET"
+	mapfile -t peers < <(peer_addresses | grep -vxF "$own")
+	GALERA_ARGS=(--defaults-extra-file=/etc/mysql/galera.cnf
+		"--wsrep-node-name=$HOSTNAME" "--wsrep-node-address=$own"
+		"--wsrep-sst-receive-address=$own:4444"
+		"--wsrep-provider-options=gmcast.listen_addr=tcp://$own:4567;ist.recv_addr=$own:4568;pc.wait_prim_timeout=PT90S")
+	local cluster
+	cluster="gcomm://$(IFS=,; echo "${peers[*]}")"
+	if ((${#peers[@]})) && cluster_running "${peers[@]}"; then
+		note "galera: joining the running cluster ($cluster)"
+	elif as_user mysql grep -qs '^safe_to_bootstrap: *1' "$GRASTATE"; then
+		note "galera: this node stopped last and has every transaction: starting the cluster"
+		GALERA_ARGS+=(--wsrep-new-cluster)
+	elif [[ "${GALERA_NODE:-}" == 1 ]] && ! as_user mysql test -d "$DATADIR/mysql"; then
+		init_database "$(galera_healthcheck_password)"
+		note "galera: first start of the first node: starting a new cluster"
+		GALERA_ARGS+=(--wsrep-new-cluster)
+	elif ((${#peers[@]})); then
+		note "galera: joining, waiting for a primary component ($cluster)"
+	else
+		cluster="gcomm://$(subnet_addresses "$own" | paste -sd,)"
+		note "galera: no node is in step yet: waiting for the others on $GALERA_SUBNET"
+	fi
+	GALERA_ARGS+=("--wsrep-cluster-address=$cluster")
+	# A state transfer copies the databases, not the healthcheck's option
+	# file: each node writes its own, in /run/mysqld (see healthcheck.sh).
+	write_healthcheck_cnf /run/mysqld "$(galera_healthcheck_password)"
+	# A new node receives its whole data folder from a donor.
+	as_user mysql install -d -m 0700 "$DATADIR"
+}
+
 _main() {
 	# `docker compose run mariadb bash` gets a shell; options go to mariadbd.
 	if [[ "${1:-}" == -* ]]; then
@@ -117,6 +219,12 @@ _main() {
 		install -d -m 0755 /run/mysqld
 		chown mysql:mysql /run/mysqld
 		chown mysql:mysql "$VOLUME"
+		if [[ -n "${GALERA_PEERS:-}" ]]; then
+			galera_plan
+			shift
+			# --defaults-extra-file must come first.
+			exec_as mysql mariadbd "${GALERA_ARGS[@]:0:1}" "$@" "${GALERA_ARGS[@]:1}"
+		fi
 		# Tested as mysql: the data folder is 0700 and root keeps no DAC_OVERRIDE.
 		if as_user mysql test -d "$DATADIR/mysql"; then
 			note "database exists, skipping initialisation"

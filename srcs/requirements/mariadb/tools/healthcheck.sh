@@ -6,5 +6,13 @@ set -Eeuo pipefail
 if ((EUID == 0)); then
 	exec setpriv --reuid=mysql --regid=mysql --init-groups "$0" "$@"
 fi
-[[ "$(mariadb --defaults-extra-file=/var/lib/mysql/data/.my-healthcheck.cnf --batch --skip-column-names \
-	--execute='SELECT 1')" == 1 ]]
+# On a Galera cluster the option file is in /run/mysqld (see the entrypoint),
+# and a node takes clients only once it is in step with the cluster.
+if [[ -n "${GALERA_PEERS:-}" ]]; then
+	[[ "$(mariadb --defaults-extra-file=/run/mysqld/.my-healthcheck.cnf --batch --skip-column-names \
+		--execute="SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS
+			WHERE VARIABLE_NAME = 'WSREP_LOCAL_STATE_COMMENT'")" == Synced ]]
+else
+	[[ "$(mariadb --defaults-extra-file=/var/lib/mysql/data/.my-healthcheck.cnf --batch --skip-column-names \
+		--execute='SELECT 1')" == 1 ]]
+fi
