@@ -136,13 +136,23 @@ own_address() {
 }
 
 # Every other address of the cluster network (a /24): the peers to try when
-# DNS lists none (no node is healthy yet: a new cluster, or every node
-# crashed). Galera connects to those that answer, and they to it.
+# DNS lists none (no node is healthy: every node crashed, or the cluster is
+# new). Galera connects to those that answer, and they to it.
 subnet_addresses() {
 	local prefix="${GALERA_SUBNET%.*}" own="$1" host
 	for host in $(seq 2 254); do
 		[[ "$prefix.$host" == "$own" ]] || echo "$prefix.$host"
 	done
+}
+
+# The addresses where a Galera node listens (port 4567), whatever its state:
+# joining, donor, or waiting for the others. Probed all at once.
+galera_listeners() {
+	local address
+	for address in $(subnet_addresses "$1"); do
+		(timeout 2 bash -c "exec 3<>/dev/tcp/$address/4567" 2>/dev/null && echo "$address") &
+	done
+	wait
 }
 
 # A peer whose MariaDB port answers runs in a primary component (a joining
@@ -157,53 +167,78 @@ cluster_running() {
 
 # The healthcheck account's password on a cluster: every node must know it,
 # and a joining node has only the secrets. Derived from root's password (one
-# way: it tells nothing about it, and the account can do nothing but connect).
+# way, and the account can do nothing but connect).
 galera_healthcheck_password() {
-	printf 'inception healthcheck\n%s' "$(read_secret db_root_password)" | sha256sum | cut -c1-40
+	local root
+	root="$(read_secret db_root_password)"
+	printf 'inception healthcheck\n%s' "$root" | sha256sum | cut -c1-40
 }
 
-# Adds Galera's options to the mariadbd command line (GALERA_ARGS) and says
-# whether this node starts the cluster. The order of the checks:
-#  1. a peer is serving: join it (state transfer if this node is new);
+# Adds Galera's options to the mariadbd command line (GALERA_ARGS). The order
+# of the checks:
+#  1. a peer is in step (healthy: Swarm's DNS lists it) and its MariaDB port
+#     answers: join the running cluster (the write sets this node missed by
+#     IST, or its whole data folder by rsync when it is new);
 #  2. this node was the last to stop cleanly (safe_to_bootstrap: 1): it has
-#     every committed transaction, so it starts the cluster and the others join;
-#  3. the very first start of the first node (no data, Swarm task slot 1):
-#     initialise the database and start the cluster;
-#  4. otherwise join. After every node crashed, none is safe to bootstrap:
-#     Galera itself restores the last primary component once all its members
-#     are back and see each other (pc.recovery, on by default).
-# A node that finds no primary gives up after pc.wait_prim_timeout and exits;
-# Swarm starts it again.
+#     every committed transaction, so it starts the cluster; the others join;
+#  3. no data: a new node waits, without listening, until a node is in step
+#     (then 1). Except the first node of a new cluster (task slot 1), which
+#     starts the cluster, and only when no Galera node listens anywhere on the
+#     cluster network: a slot 1 whose volume was lost while the others run
+#     (joining, donor, or not yet in DNS) joins them instead of starting a
+#     second, empty cluster;
+#  4. data but not safe to start the cluster: join whatever listens. After
+#     every node crashed, Galera forms the cluster again by itself once all
+#     the nodes of the last primary component see each other (pc.recovery).
 galera_plan() {
-	local own peers=()
+	require_env GALERA_PEERS GALERA_SUBNET
+	[[ "$GALERA_SUBNET" =~ ^([0-9]{1,3}\.){3}0/24$ ]] || die "GALERA_SUBNET must be a /24 such as 10.0.250.0/24, not $GALERA_SUBNET"
+	local own peers=() cluster healthcheck_password tries planned=""
 	own="$(own_address)"
 	[[ -n "$own" ]] || die "no address of this container is in GALERA_SUBNET=$GALERA_SUBNET"
-	mapfile -t peers < <(peer_addresses | grep -vxF "$own")
+	healthcheck_password="$(galera_healthcheck_password)"
 	GALERA_ARGS=(--defaults-extra-file=/etc/mysql/galera.cnf
 		"--wsrep-node-name=$HOSTNAME" "--wsrep-node-address=$own"
 		"--wsrep-sst-receive-address=$own:4444"
 		"--wsrep-provider-options=gmcast.listen_addr=tcp://$own:4567;ist.recv_addr=$own:4568;pc.wait_prim_timeout=PT90S")
-	local cluster
+	for tries in $(seq 60); do
+		mapfile -t peers < <(peer_addresses | grep -vxF "$own")
+		if ((${#peers[@]})) && cluster_running "${peers[@]}"; then
+			note "galera: joining the running cluster (${peers[*]})"
+			planned=1
+			break
+		elif as_user mysql grep -qs '^safe_to_bootstrap: *1' "$GRASTATE"; then
+			note "galera: this node stopped last and has every transaction: starting the cluster"
+			GALERA_ARGS+=(--wsrep-new-cluster)
+			planned=1
+			break
+		elif as_user mysql test -d "$DATADIR/mysql"; then
+			mapfile -t peers < <(galera_listeners "$own" | sort)
+			((${#peers[@]})) || mapfile -t peers < <(subnet_addresses "$own")
+			note "galera: no node is in step: waiting for the others on $GALERA_SUBNET"
+			planned=1
+			break
+		elif [[ "${GALERA_NODE:-}" == 1 ]]; then
+			mapfile -t peers < <(galera_listeners "$own" | sort)
+			if ((${#peers[@]})); then
+				note "galera: no data here, but Galera nodes listen (${peers[*]}): joining them"
+			else
+				init_database "$healthcheck_password"
+				note "galera: first start of the first node: starting a new cluster"
+				GALERA_ARGS+=(--wsrep-new-cluster)
+			fi
+			planned=1
+			break
+		fi
+		((tries % 6 == 1)) && note "galera: no data here and no node in step yet: waiting"
+		sleep 5
+	done
+	[[ -n "$planned" ]] || die "galera: no node came in step in 5 minutes; trying again"
 	cluster="gcomm://$(IFS=,; echo "${peers[*]}")"
-	if ((${#peers[@]})) && cluster_running "${peers[@]}"; then
-		note "galera: joining the running cluster ($cluster)"
-	elif as_user mysql grep -qs '^safe_to_bootstrap: *1' "$GRASTATE"; then
-		note "galera: this node stopped last and has every transaction: starting the cluster"
-		GALERA_ARGS+=(--wsrep-new-cluster)
-	elif [[ "${GALERA_NODE:-}" == 1 ]] && ! as_user mysql test -d "$DATADIR/mysql"; then
-		init_database "$(galera_healthcheck_password)"
-		note "galera: first start of the first node: starting a new cluster"
-		GALERA_ARGS+=(--wsrep-new-cluster)
-	elif ((${#peers[@]})); then
-		note "galera: joining, waiting for a primary component ($cluster)"
-	else
-		cluster="gcomm://$(subnet_addresses "$own" | paste -sd,)"
-		note "galera: no node is in step yet: waiting for the others on $GALERA_SUBNET"
-	fi
 	GALERA_ARGS+=("--wsrep-cluster-address=$cluster")
 	# A state transfer copies the databases, not the healthcheck's option
 	# file: each node writes its own, in /run/mysqld (see healthcheck.sh).
-	write_healthcheck_cnf /run/mysqld "$(galera_healthcheck_password)"
+	write_healthcheck_cnf /run/mysqld "$healthcheck_password"
 	# A new node receives its whole data folder from a donor.
 	as_user mysql install -d -m 0700 "$DATADIR"
 }

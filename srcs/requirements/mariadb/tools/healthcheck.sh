@@ -7,11 +7,14 @@ if ((EUID == 0)); then
 	exec setpriv --reuid=mysql --regid=mysql --init-groups "$0" "$@"
 fi
 # On a Galera cluster the option file is in /run/mysqld (see the entrypoint),
-# and a node takes clients only once it is in step with the cluster.
+# and a node takes clients only once it is in step with the cluster. A donor
+# stays healthy while it sends a joining node its copy: Swarm would otherwise
+# stop it halfway, and the joiner with it.
 if [[ -n "${GALERA_PEERS:-}" ]]; then
-	[[ "$(mariadb --defaults-extra-file=/run/mysqld/.my-healthcheck.cnf --batch --skip-column-names \
+	state="$(mariadb --defaults-extra-file=/run/mysqld/.my-healthcheck.cnf --batch --skip-column-names \
 		--execute="SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS
-			WHERE VARIABLE_NAME = 'WSREP_LOCAL_STATE_COMMENT'")" == Synced ]]
+			WHERE VARIABLE_NAME = 'WSREP_LOCAL_STATE_COMMENT'")"
+	[[ "$state" == Synced || "$state" == Donor/Desynced ]]
 else
 	[[ "$(mariadb --defaults-extra-file=/var/lib/mysql/data/.my-healthcheck.cnf --batch --skip-column-names \
 		--execute='SELECT 1')" == 1 ]]
