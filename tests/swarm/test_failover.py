@@ -98,11 +98,13 @@ def test_a_worker_node_dies_under_load_and_nothing_acknowledged_is_lost(swarm, s
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         states = deploy.service_states(swarm_api, stack)
-        if states["mariadb"][0] == 3 and running_on(swarm_api, stack, "mariadb", victim.id):
+        # The node's tasks back (its MariaDB, WordPress and nginx) and the cluster whole.
+        if states["mariadb"][0] == 3 and all(running_on(swarm_api, stack, service, victim.id)
+                                             for service in ("mariadb", "wordpress", "nginx")):
             break
         time.sleep(5)
     else:
-        pytest.fail(f"the MariaDB cluster did not heal within 10 minutes: {deploy.service_states(swarm_api, stack)}")
+        pytest.fail(f"node 3's tasks did not come back within 10 minutes: {deploy.service_states(swarm_api, stack)}")
     status = {index: in_mariadb_on(host_api, settings, index,
                                    "SELECT GROUP_CONCAT(VARIABLE_VALUE ORDER BY VARIABLE_NAME) FROM "
                                    "information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME IN "

@@ -23,7 +23,10 @@ def running_tasks(service) -> set[str]:
 def test_a_rolling_update_under_load_fails_no_request(swarm, swarm_api):
     settings, stack = swarm["settings"], swarm["settings"].project
     service = swarm_api.services.get(f"{stack}_wordpress")
-    before = running_tasks(service)
+    # One task per node (a node that just came back may still be starting its own).
+    deadline = time.monotonic() + 300
+    while len(before := running_tasks(service)) < 3 and time.monotonic() < deadline:
+        time.sleep(5)
     assert len(before) == 3, f"WordPress runs {len(before)} tasks, not one per node"
     acknowledged: dict[int, str] = {}
     ca = str(settings.secrets_dir / "tls" / "ca.crt")
