@@ -145,12 +145,17 @@ subnet_addresses() {
 	done
 }
 
+# Whether something accepts a TCP connection at address $1, port $2.
+port_open() {
+	timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null
+}
+
 # The addresses where a Galera node listens (port 4567), whatever its state:
 # joining, donor, or waiting for the others. Probed all at once.
 galera_listeners() {
 	local address
 	for address in $(subnet_addresses "$1"); do
-		(timeout 2 bash -c "exec 3<>/dev/tcp/$address/4567" 2>/dev/null && echo "$address") &
+		(port_open "$address" 4567 && echo "$address") &
 	done
 	wait
 }
@@ -160,7 +165,7 @@ galera_listeners() {
 cluster_running() {
 	local peer
 	for peer in "$@"; do
-		timeout 2 bash -c "exec 3<>/dev/tcp/$peer/3306" 2>/dev/null && return 0
+		port_open "$peer" 3306 && return 0
 	done
 	return 1
 }
