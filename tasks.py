@@ -381,10 +381,22 @@ def test(c, marker="", k="", verbose=False, smoke=False, keep=False):
 
 
 @task(help={"duration": "seconds per run of each scenario", "repeats": "runs per scenario (median and spread)",
-            "isolated": "measure a throwaway instance instead of your running stack"})
+            "isolated": "measure a throwaway instance instead of your running stack",
+            "swarm": "measure the stack `invoke deploy` put on the swarm DOCKER_HOST manages: rendered pages "
+                     "with 1 and with 2 WordPress replicas"})
 @friendly
-def bench(c, duration=10, repeats=3, isolated=False):
+def bench(c, duration=10, repeats=3, isolated=False, swarm=False):
     """Measure throughput against ceilings; write artifacts/bench/ (JSON, table, plot)."""
+    if swarm:
+        settings = config.load()
+        report = benchmark.run_swarm(compose.client(), settings, int(duration), int(repeats), say=say)
+        print()
+        print(benchmark.swarm_table(report["results"]))
+        print(f"\n{report['nodes']} nodes, load through {report['entry']}. On a lab the nodes share this machine's "
+              f"{report['machine']['cores']} cores: a second replica adds PHP workers on another node, not CPU, so "
+              f"the figure shows the load spread over both replicas with nothing failed, not how a second machine "
+              f"scales. Results in {benchmark.OUT_DIR}")
+        return
     if isolated:
         with throwaway_instance("bench") as instance:
             code = invoke_in(instance.env_file, "bench", "--duration", str(duration), "--repeats", str(repeats))
@@ -470,7 +482,9 @@ def lab(c, action, nodes=3):
         say(f"the lab nodes run on inception-base:{labs.NODE_SUITE}; building it first")
         base_image.build(labs.NODE_SUITE)
     host = labs.up(api, settings, int(nodes), say=say)
-    say(f"lab of {nodes} node(s) ready; point the Docker CLI (and `invoke deploy`) at its manager with:")
+    say(f"lab of {nodes} node(s) ready, every node with the shared folder {labs.FILES_PATH} "
+        f"(`invoke deploy --files {labs.FILES_PATH}`); point the Docker CLI (and `invoke deploy`) at its "
+        f"manager with:")
     print(f"export DOCKER_HOST={host}")
 
 
@@ -479,7 +493,8 @@ def lab(c, action, nodes=3):
 
 @task(help={"build_engine": "Docker engine that has the built images (e.g. unix:///var/run/docker.sock when "
                             "DOCKER_HOST points at a lab); default: the manager's own",
-            "files": "WordPress files: `nfs` (INCEPTION_NFS_ADDRESS names the server) or `local` (node-local: "
+            "files": "WordPress files: `nfs` (INCEPTION_NFS_ADDRESS names the server), the absolute path of a "
+                     "folder every node has mounted from the same shared storage, or `local` (node-local: "
                      "uploads are not shared between nodes)",
             "encrypted": "IPsec-encrypt the overlay networks (needs the kernel's xfrm/esp support)",
             "timeout": "seconds to wait for every service to run",
@@ -492,8 +507,6 @@ def deploy(c, build_engine=None, files="nfs", encrypted=False, timeout=900, remo
     if remove:
         deployment.remove(api, settings, say=say)
         return
-    if files not in ("nfs", "local"):
-        raise Exit("error: --files is `nfs` or `local`", code=1)
     started = time.monotonic()
     result = deployment.deploy(api, settings, build_engine, files, encrypted, timeout=float(timeout), say=say)
     for note in result["notes"]:

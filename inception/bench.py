@@ -512,3 +512,81 @@ def machine() -> dict:
     return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(os.sysconf("SC_PAGE_SIZE")
             * os.sysconf("SC_PHYS_PAGES") / 2**30, 1), "docker": docker,
             "date": time.strftime("%Y-%m-%d", time.gmtime())}
+
+
+# ---------------------------------------------------------------- swarm
+
+SWARM_OUT = "swarm"
+
+
+def scale_wordpress(api, stack: str, replicas: int, timeout: float = 300, say=print) -> None:
+    from . import deploy
+
+    service = api.services.get(f"{stack}_wordpress")
+    service.scale(replicas)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        have, want = deploy.service_states(api, stack).get("wordpress", (0, 0))
+        running = [t for t in service.tasks(filters={"desired-state": "running"}) if t["Status"]["State"] == "running"]
+        if want == replicas and have == replicas and len(running) == replicas:
+            # nginx keeps a DNS answer for 1 s (nginx.conf's resolver).
+            time.sleep(3)
+            return
+        time.sleep(2)
+    raise BenchError(f"WordPress did not reach {replicas} running replicas within {timeout:.0f}s "
+                     f"(`docker service ps {stack}_wordpress` says why)")
+
+
+def run_swarm(api, settings: Settings, duration: int, repeats: int, say=print) -> dict:
+    """The rendered-page rate (WordPress home, page cache bypassed) through one
+    node of a deployed swarm, with 1 and then 2 WordPress replicas; the
+    service's replica count is put back at the end."""
+    from . import deploy
+
+    if not shutil.which("wrk"):
+        raise BenchError("missing tools: wrk (apt-get install wrk)")
+    swarm = deploy.require_manager(api)
+    stack = settings.project
+    try:
+        service = api.services.get(f"{stack}_wordpress")
+    except Exception as exc:  # docker.errors.NotFound, without importing docker here
+        raise BenchError(f"no stack {stack} on this swarm: run `invoke deploy` first ({exc})") from None
+    mode = service.attrs["Spec"]["Mode"]
+    if "Replicated" not in mode:
+        raise BenchError("WordPress runs one task per node (deployed with --files local): deploy with shared "
+                         "files (--files nfs or a shared folder) to measure it with 1 and 2 replicas")
+    original = mode["Replicated"]["Replicas"]
+    entry = swarm["NodeAddr"]
+    url = f"https://{entry}:{settings['HTTPS_PORT']}/"
+    scenario = Scenario("wp_home_uncached", "WordPress home, rendered (object cache only)", settings.domain, "/",
+                        headers={"X-Inception-Refresh": "1"}, connections=8)
+    results = []
+    try:
+        for replicas in (1, 2):
+            say(f"WordPress with {replicas} replica{'s' * (replicas > 1)}: {repeats} x {duration} s through {url}")
+            scale_wordpress(api, stack, replicas, say=say)
+            run_wrk(url, scenario, 2)  # warm PHP's opcache and the object cache on each replica
+            row = summarise(scenario, [run_wrk(url, scenario, duration) for _ in range(repeats)])
+            row["replicas"] = replicas
+            results.append(row)
+    finally:
+        say(f"putting WordPress back to {original} replicas")
+        scale_wordpress(api, stack, original, say=say)
+    nodes = len(api.nodes.list())
+    report = {"machine": machine(), "entry": entry, "nodes": nodes, "duration_s": duration, "repeats": repeats,
+              "results": results}
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    (OUT_DIR / f"{SWARM_OUT}.json").write_text(json.dumps(report, indent=2) + "\n")
+    (OUT_DIR / f"{SWARM_OUT}.md").write_text(swarm_table(results) + "\n")
+    return report
+
+
+def swarm_table(results: list[dict]) -> str:
+    lines = ["| WordPress replicas | rendered pages/s (median) | min-max | p50 ms | p99 ms | failed |",
+             "|---|---|---|---|---|---|"]
+    for row in results:
+        p50 = f"{row['p50_ms']:.0f}" if row["p50_ms"] is not None else "-"
+        p99 = f"{row['p99_ms']:.0f}" if row["p99_ms"] is not None else "-"
+        lines.append(f"| {row['replicas']} | {row['median_rps']:.1f} | {row['min_rps']:.1f}-{row['max_rps']:.1f} "
+                     f"| {p50} | {p99} | {row['non_2xx']} |")
+    return "\n".join(lines)

@@ -403,6 +403,23 @@ def nfs_volume(address: str) -> dict:
                                                "device": ":/wordpress"}}
 
 
+def files_volume(files: str, nfs_address: str) -> dict | None:
+    """The WordPress files volume for `--files`: `nfs` (every node's engine
+    mounts the export), an absolute path (a folder every node has mounted from
+    the same shared storage: the engine binds it), or `local` (None: a
+    node-local volume per node, uploads not shared)."""
+    if files == "local":
+        return None
+    if files == "nfs":
+        if not nfs_address:
+            raise DeployError("--files nfs needs INCEPTION_NFS_ADDRESS (the NFS server the nodes mount)")
+        return nfs_volume(nfs_address)
+    if files.startswith("/") and os.path.normpath(files) == files and files != "/":
+        return {"driver": "local", "driver_opts": {"type": "none", "o": "bind", "device": files}}
+    raise DeployError(f"--files {files!r}: use `nfs`, `local` or the absolute path of a folder that every "
+                      f"node has mounted from the same shared storage (e.g. /mnt/inception-files)")
+
+
 # ---------------------------------------------------------------- deploy
 
 
@@ -523,6 +540,8 @@ def deploy(api, settings: Settings, build_engine: str | None, files: str, encryp
     if settings.acme:
         raise DeployError("`invoke deploy` serves the local CA's certificate only: TLS_MODE=acme runs on one "
                           "host (`invoke up`); set TLS_MODE=local to deploy to a swarm")
+    # Checked before anything is started on the swarm.
+    volume = files_volume(files, os.environ.get("INCEPTION_NFS_ADDRESS", ""))
     swarm = require_manager(api)
     registry_node, stores_node = ensure_labels(api, swarm, say=say)
     registry = f"{node_address(registry_node)}:{REGISTRY_PORT}"
@@ -542,10 +561,7 @@ def deploy(api, settings: Settings, build_engine: str | None, files: str, encryp
     transfer_images(images, source, target, say=say)
     push_images(images, registry, target, say=say)
 
-    files_volume = nfs_volume(os.environ.get("INCEPTION_NFS_ADDRESS", "")) if files == "nfs" else None
-    if files == "nfs" and not os.environ.get("INCEPTION_NFS_ADDRESS"):
-        raise DeployError("--files nfs needs INCEPTION_NFS_ADDRESS (the NFS server the nodes mount)")
-    document, notes = stack_file(config, settings, encrypted, files_volume)
+    document, notes = stack_file(config, settings, encrypted, volume)
     say(f"deploying the stack {settings.project} ({len(document['services'])} services)")
     stack_deploy(settings.project, document, target)
     for name in set_tmpfs_modes(api, settings.project, document):
@@ -556,8 +572,35 @@ def deploy(api, settings: Settings, build_engine: str | None, files: str, encryp
             "converged_s": round(time.monotonic() - started, 1)}
 
 
+def stop_galera_one_by_one(api, stack: str, say=print, timeout: float = 300) -> None:
+    """Scale MariaDB down one node at a time. Stopped all at once (as `docker
+    stack rm` does), no node may be safe to start the cluster again; one by
+    one, the last to stop has every transaction and is marked so
+    (safe_to_bootstrap), and the next deploy starts the cluster from it."""
+    found = api.services.list(filters={"name": f"{stack}_mariadb"})
+    service = next((s for s in found if s.name == f"{stack}_mariadb"), None)
+    if service is None:
+        return
+    replicas = service.attrs["Spec"]["Mode"].get("Replicated", {}).get("Replicas", 1)
+    for count in range(replicas - 1, 0, -1):
+        say(f"stopping a Galera node ({count} left), so that the last to stop starts the cluster next time")
+        service.reload()
+        service.scale(count)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            tasks = service.tasks()
+            running = [t for t in tasks if t["Status"]["State"] in ("running", "starting", "preparing", "assigned")]
+            if len(running) <= count:
+                break
+            time.sleep(2)
+        else:
+            raise DeployError(f"a Galera node did not stop within {timeout:.0f}s; nothing was removed "
+                              f"(`docker service ps {stack}_mariadb` says why)")
+
+
 def remove(api, settings: Settings, say=print) -> None:
     target = engine_env(os.environ.get("DOCKER_HOST"))
+    stop_galera_one_by_one(api, settings.project, say=say)
     for stack in (settings.project, registry_stack(settings)):
         subprocess.run(["docker", "stack", "rm", stack], env=target, capture_output=True, check=False)
         say(f"removed the stack {stack}")

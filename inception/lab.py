@@ -36,6 +36,10 @@ CAPABILITIES = (
     "SYS_TIME", "SYS_TTY_CONFIG", "SYSLOG", "WAKE_ALARM",
 )
 SECURITY_OPTS = ("seccomp=unconfined", "apparmor=unconfined", "systempaths=unconfined")
+# The folder every node has from the same shared storage, as each real
+# machine has its NFS mount: one volume of this machine's, mounted into every
+# node. `invoke deploy --files <this path>` puts WordPress's files there.
+FILES_PATH = "/srv/inception-files"
 
 
 class LabError(InceptionError):
@@ -64,6 +68,10 @@ def docker_host(settings: Settings) -> str:
 
 def labels(settings: Settings) -> dict:
     return {"org.inception.lab": settings.project}
+
+
+def files_volume(settings: Settings) -> str:
+    return f"{settings.project}-lab-files"
 
 
 def build_node_image(settings: Settings) -> None:
@@ -95,6 +103,7 @@ def wait_engine(api, name: str, timeout: float = 90) -> None:
 def start_node(api, settings: Settings, index: int, build_ca: str | None) -> None:
     name = node_name(settings, index)
     volumes = {f"{name}-docker": {"bind": "/var/lib/docker", "mode": "rw"},
+               files_volume(settings): {"bind": FILES_PATH, "mode": "rw"},
                str(ROOT): {"bind": "/src", "mode": "ro"}}
     if index == 1:
         volumes[str(socket_dir(settings))] = {"bind": "/run/lab", "mode": "rw"}
@@ -123,6 +132,8 @@ def up(api, settings: Settings, nodes: int, say=print) -> str:
     if not api.networks.list(names=[network_name(settings)]):
         api.networks.create(network_name(settings), driver="bridge", labels=labels(settings))
     socket_dir(settings).mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not api.volumes.list(filters={"name": files_volume(settings)}):
+        api.volumes.create(files_volume(settings), labels=labels(settings))
     existing = {c.name for c in api.containers.list(all=True, filters={"label": "org.inception.lab"})}
     build_ca = settings["BUILD_CA_BUNDLE"] or None
     for index in range(1, nodes + 1):
@@ -201,6 +212,10 @@ def down(api, settings: Settings, say=print) -> None:
         say(f"removing lab node {container.name}")
         container.remove(force=True, v=True)
         for volume in api.volumes.list(filters={"name": f"{container.name}-docker"}):
+            volume.remove(force=True)
+    # Exact name: the filter matches substrings.
+    for volume in api.volumes.list(filters={"name": files_volume(settings)}):
+        if volume.name == files_volume(settings):
             volume.remove(force=True)
     for network in api.networks.list(names=[network_name(settings)]):
         network.remove()

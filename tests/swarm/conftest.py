@@ -57,7 +57,7 @@ def swarm(host_api):
     try:
         assert up.returncode == 0, f"`invoke lab up` failed:\n{up.stdout}\n{up.stderr}"
         host = lab.docker_host(settings)
-        deployed = run_task(settings.env_file, "deploy", "--build-engine", HOST_ENGINE, "--files", "local",
+        deployed = run_task(settings.env_file, "deploy", "--build-engine", HOST_ENGINE, "--files", lab.FILES_PATH,
                             "--timeout", "600", docker_host=host)
         assert deployed.returncode == 0, f"`invoke deploy` failed:\n{deployed.stdout[-3000:]}\n{deployed.stderr}"
         addresses = [lab.node_address(host_api, settings, lab.node_name(settings, i)) for i in range(1, NODES + 1)]

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import socket
 import ssl
+import uuid
 
 import pytest
-from inception import deploy
+from inception import deploy, lab, secrets
+from tests.e2e.conftest import WordPress
+from tests.loopback import names_to_loopback
 
 pytestmark = pytest.mark.swarm
 
@@ -81,9 +84,29 @@ def test_a_wrong_name_fails_tls_verification(swarm):
         get_through(swarm["addresses"][0], settings, "not-the-site.example")
 
 
-def test_uploads_are_shared_between_nodes(swarm):
-    pytest.skip("this lab deploys with --files local: the lab's kernel has no NFS client (no `nfs` in "
-                "/proc/filesystems), so the shared-files path (--files nfs) cannot be mounted here")
+def test_uploads_are_shared_between_nodes(swarm, swarm_api):
+    settings, stack = swarm["settings"], swarm["settings"].project
+    volume = swarm_api.services.get(f"{stack}_wordpress").attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Mounts"]
+    options = [m.get("VolumeOptions", {}).get("DriverConfig", {}).get("Options", {}) for m in volume]
+    assert {"type": "none", "o": "bind", "device": lab.FILES_PATH} in options, \
+        f"WordPress's files are not the lab's shared folder: {volume}"
+    ca = str(settings.secrets_dir / "tls" / "ca.crt")
+    original = b"GIF89a" + uuid.uuid4().bytes * 64
+    name = f"shared-{uuid.uuid4().hex[:8]}.gif"
+    with names_to_loopback(settings.hostnames, swarm["addresses"][0]):
+        wordpress = WordPress(settings, ca)
+        admin = wordpress.login(settings["WP_ADMIN_USER"],
+                                secrets.read_secret("wp_admin_password", settings.secrets_dir))
+        r = admin.post(wordpress.url("/wp-json/wp/v2/media"), timeout=60, data=original,
+                       headers={"X-WP-Nonce": wordpress.rest_nonce(admin), "Content-Type": "image/gif",
+                                "Content-Disposition": f'attachment; filename="{name}"'})
+    assert r.status_code == 201, f"upload through node 1 -> {r.status_code}: {r.text[:300]}"
+    path = "/" + r.json()["source_url"].split("/", 3)[3]
+    # nginx serves uploads from its own node's mount of the files.
+    for address in swarm["addresses"]:
+        status, data = get_through(address, settings, settings.domain, path)
+        assert status == 200 and data.endswith(original), \
+            f"{path}, uploaded through node 1, read through {address}: {status}"
 
 
 def test_deploy_to_a_non_manager_says_how_to_make_one():

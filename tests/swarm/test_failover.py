@@ -47,10 +47,15 @@ def in_mariadb_on(host_api, settings, index: int, sql: str) -> str:
 
 def test_a_worker_node_dies_under_load_and_nothing_acknowledged_is_lost(swarm, swarm_api, host_api):
     settings, stack = swarm["settings"], swarm["settings"].project
-    entry, survivor, victim_address = swarm["addresses"]
-    victim = node_of(swarm_api, victim_address)
-    for service in ("wordpress", "mariadb"):
-        assert running_on(swarm_api, stack, service, victim.id), f"node 3 runs no {service} task: nothing to test"
+    entry = swarm["addresses"][0]
+    # The victim: a worker node with a WordPress replica (and, as every node,
+    # a Galera node); the load enters through node 1.
+    workers = [(index, node_of(swarm_api, swarm["addresses"][index - 1])) for index in (3, 2)]
+    with_wordpress = [(index, node) for index, node in workers if running_on(swarm_api, stack, "wordpress", node.id)]
+    assert with_wordpress, "no worker node runs a WordPress replica: nothing to test"
+    victim_index, victim = with_wordpress[0]
+    survivor = swarm["addresses"][(2 if victim_index == 3 else 3) - 1]
+    assert running_on(swarm_api, stack, "mariadb", victim.id), f"node {victim_index} runs no Galera node"
     ca = str(settings.secrets_dir / "tls" / "ca.crt")
     tag = f"failover-{uuid.uuid4().hex[:8]}"
     acknowledged: dict[int, str] = {}
@@ -60,7 +65,7 @@ def test_a_worker_node_dies_under_load_and_nothing_acknowledged_is_lost(swarm, s
         for stream in streams:
             stream.thread.start()
         time.sleep(10)
-        node = host_api.containers.get(lab.node_name(settings, 3))
+        node = host_api.containers.get(lab.node_name(settings, victim_index))
         killed = time.monotonic()
         node.kill()  # SIGKILL: the node's engine and every task on it die at once
         time.sleep(AFTER_KILL)
@@ -98,13 +103,16 @@ def test_a_worker_node_dies_under_load_and_nothing_acknowledged_is_lost(swarm, s
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         states = deploy.service_states(swarm_api, stack)
-        # The node's tasks back (its MariaDB, WordPress and nginx) and the cluster whole.
-        if states["mariadb"][0] == 3 and all(running_on(swarm_api, stack, service, victim.id)
-                                             for service in ("mariadb", "wordpress", "nginx")):
+        # The node's own tasks back (its Galera node and nginx), the cluster
+        # whole and WordPress at its replicas (its dead task was placed on
+        # another node meanwhile: Swarm does not move it back).
+        if (states["mariadb"][0] == 3 and states["wordpress"][0] == states["wordpress"][1]
+                and all(running_on(swarm_api, stack, service, victim.id) for service in ("mariadb", "nginx"))):
             break
         time.sleep(5)
     else:
-        pytest.fail(f"node 3's tasks did not come back within 10 minutes: {deploy.service_states(swarm_api, stack)}")
+        pytest.fail(f"node {victim_index}'s tasks did not come back within 10 minutes: "
+                    f"{deploy.service_states(swarm_api, stack)}")
     status = {index: in_mariadb_on(host_api, settings, index,
                                    "SELECT GROUP_CONCAT(VARIABLE_VALUE ORDER BY VARIABLE_NAME) FROM "
                                    "information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME IN "

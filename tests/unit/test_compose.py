@@ -192,3 +192,17 @@ def test_a_swarm_deployment_declares_only_the_secrets_its_services_use():
     document, _ = deploy.stack_file(config, None, encrypted=False, files_volume=None)
     assert set(document["services"]) == {"web"}
     assert document["secrets"] == {"server.key": {"file": "/s/server.key"}}
+
+
+def test_deploy_files_option_names_the_shared_store_or_says_what_it_takes():
+    from inception import deploy
+
+    assert deploy.files_volume("local", "") is None
+    assert deploy.files_volume("/mnt/shared", "")["driver_opts"] == {"type": "none", "o": "bind",
+                                                                     "device": "/mnt/shared"}
+    assert "addr=10.0.0.5," in deploy.files_volume("nfs", "10.0.0.5")["driver_opts"]["o"]
+    with pytest.raises(deploy.DeployError, match="INCEPTION_NFS_ADDRESS"):
+        deploy.files_volume("nfs", "")
+    for wrong in ("shared", "mnt/shared", "/mnt/../etc", "/", "/mnt/shared/"):
+        with pytest.raises(deploy.DeployError, match="absolute path"):
+            deploy.files_volume(wrong, "")

@@ -93,6 +93,11 @@ _main() {
 		set -- php-fpm -F "$@"
 	fi
 	if [[ "$1" == __prepare_files ]]; then
+		# On a swarm the replicas share one files folder: one prepares it at
+		# a time (a dotfile: nginx serves none).
+		exec 9>"$DOCROOT/.inception-setup.lock"
+		flock --wait 300 9 ||
+			die "another WordPress replica has held $DOCROOT/.inception-setup.lock for 5 minutes"
 		sync_core
 		install_config
 		install_drop_ins
