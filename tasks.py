@@ -495,18 +495,24 @@ def lab(c, action, nodes=3):
                             "DOCKER_HOST points at a lab); default: the manager's own",
             "files": "WordPress files: `nfs` (INCEPTION_NFS_ADDRESS names the server), the absolute path of a "
                      "folder every node has mounted from the same shared storage, or `local` (node-local: "
-                     "uploads are not shared between nodes)",
+                     "uploads are not shared between nodes); default: `nfs`, or the lab's shared folder when "
+                     "DOCKER_HOST is this checkout's lab",
             "encrypted": "IPsec-encrypt the overlay networks (needs the kernel's xfrm/esp support)",
             "timeout": "seconds to wait for every service to run",
             "remove": "remove the stack and its registry instead"})
 @friendly
-def deploy(c, build_engine=None, files="nfs", encrypted=False, timeout=900, remove=False):
+def deploy(c, build_engine=None, files=None, encrypted=False, timeout=900, remove=False):
     """Deploy the stack to the Docker Swarm this engine (or DOCKER_HOST) manages."""
     settings = config.load()
     api = compose.client()
     if remove:
         deployment.remove(api, settings, say=say)
         return
+    if files is None:
+        files = "nfs"
+        if os.environ.get("DOCKER_HOST") == labs.docker_host(settings):
+            files = labs.FILES_PATH
+            say(f"deploying to this checkout's lab: WordPress's files in its shared folder {files}")
     started = time.monotonic()
     result = deployment.deploy(api, settings, build_engine, files, encrypted, timeout=float(timeout), say=say)
     for note in result["notes"]:

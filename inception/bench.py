@@ -94,12 +94,15 @@ def parse_wrk(out: str, name: str) -> dict:
         raise BenchError(f"wrk printed no rate for {name}:\n{out[-800:]}")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     failed = int(errors.group(1)) if errors else 0
+    # Requests that got no answer at all (refused, reset, timed out).
+    sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    unanswered = sum(int(n) for n in sockets.groups()) if sockets else 0
     p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", out)
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
     # Only answers that succeeded count (a rate limit's 429s are not throughput).
     ok_share = 1 - failed / max(int(total.group(1)), 1)
-    return {"rps": float(rate.group(1)) * ok_share, "non_2xx": failed,
+    return {"rps": float(rate.group(1)) * ok_share, "non_2xx": failed, "socket_errors": unanswered,
             "p50_ms": float(p50.group(1)) * scale[p50.group(2)] if p50 else None,
             "p99_ms": float(p99.group(1)) * scale[p99.group(2)] if p99 else None}
 
@@ -136,7 +139,8 @@ def summarise(scenario: Scenario, runs: list[dict]) -> dict:
             "min_rps": rates[0], "max_rps": rates[-1], "runs_rps": [round(run["rps"], 1) for run in runs],
             "p50_ms": statistics.median(r["p50_ms"] for r in runs) if runs[0]["p50_ms"] is not None else None,
             "p99_ms": statistics.median(r["p99_ms"] for r in runs) if runs[0]["p99_ms"] is not None else None,
-            "non_2xx": sum(r["non_2xx"] for r in runs), "ceiling": scenario.ceiling}
+            "non_2xx": sum(r["non_2xx"] for r in runs),
+            "socket_errors": sum(r.get("socket_errors", 0) for r in runs), "ceiling": scenario.ceiling}
 
 
 def measure_group(settings: Settings, group: list[Scenario], duration: int, repeats: int) -> dict:
@@ -556,6 +560,9 @@ def run_swarm(api, settings: Settings, duration: int, repeats: int, say=print) -
         raise BenchError("WordPress runs one task per node (deployed with --files local): deploy with shared "
                          "files (--files nfs or a shared folder) to measure it with 1 and 2 replicas")
     original = mode["Replicated"]["Replicas"]
+    if original < 2:
+        say(f"note: WordPress runs {original} replica now (an interrupted bench?); it is put back to "
+            f"{original} at the end: `invoke deploy` restores the stack's own count")
     entry = swarm["NodeAddr"]
     url = f"https://{entry}:{settings['HTTPS_PORT']}/"
     scenario = Scenario("wp_home_uncached", "WordPress home, rendered (object cache only)", settings.domain, "/",
@@ -569,9 +576,15 @@ def run_swarm(api, settings: Settings, duration: int, repeats: int, say=print) -
             row = summarise(scenario, [run_wrk(url, scenario, duration) for _ in range(repeats)])
             row["replicas"] = replicas
             results.append(row)
-    finally:
-        say(f"putting WordPress back to {original} replicas")
-        scale_wordpress(api, stack, original, say=say)
+    except BaseException:
+        # The measurement's error is the one to see; the replicas still go back.
+        try:
+            scale_wordpress(api, stack, original, say=say)
+        except Exception as exc:
+            say(f"also, putting WordPress back to {original} replicas failed: {exc}")
+        raise
+    say(f"putting WordPress back to {original} replicas")
+    scale_wordpress(api, stack, original, say=say)
     nodes = len(api.nodes.list())
     report = {"machine": machine(), "entry": entry, "nodes": nodes, "duration_s": duration, "repeats": repeats,
               "results": results}
@@ -588,5 +601,5 @@ def swarm_table(results: list[dict]) -> str:
         p50 = f"{row['p50_ms']:.0f}" if row["p50_ms"] is not None else "-"
         p99 = f"{row['p99_ms']:.0f}" if row["p99_ms"] is not None else "-"
         lines.append(f"| {row['replicas']} | {row['median_rps']:.1f} | {row['min_rps']:.1f}-{row['max_rps']:.1f} "
-                     f"| {p50} | {p99} | {row['non_2xx']} |")
+                     f"| {p50} | {p99} | {row['non_2xx'] + row.get('socket_errors', 0)} |")
     return "\n".join(lines)

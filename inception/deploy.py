@@ -380,7 +380,11 @@ def stack_file(config: dict, settings: Settings, encrypted: bool, files_volume: 
         # node-local volumes on their labelled node.
         volumes[name] = {}
     if files_volume is not None:
-        volumes["wordpress"] = files_volume
+        # Named after its options: an engine keeps a volume it already has
+        # and ignores new options, so another store (address, folder) must be
+        # another volume.
+        digest = hashlib.sha256(json.dumps(files_volume, sort_keys=True).encode()).hexdigest()[:10]
+        volumes["wordpress"] = {**files_volume, "name": f"{settings.project}_wordpress-{digest}"}
     elif "wordpress" in services:
         # Node-local files: nginx serves WordPress's static files from its
         # own node's volume, so a WordPress task (which puts them there) must
@@ -403,6 +407,11 @@ def nfs_volume(address: str) -> dict:
                                                "device": ":/wordpress"}}
 
 
+# Folders --files refuses (and everything under them).
+SYSTEM_FOLDERS = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/root", "/run", "/sbin", "/sys",
+                  "/usr", "/var/lib/docker", "/var/lib/containerd", "/var/run", "/tmp")
+
+
 def files_volume(files: str, nfs_address: str) -> dict | None:
     """The WordPress files volume for `--files`: `nfs` (every node's engine
     mounts the export), an absolute path (a folder every node has mounted from
@@ -412,9 +421,14 @@ def files_volume(files: str, nfs_address: str) -> dict | None:
         return None
     if files == "nfs":
         if not nfs_address:
-            raise DeployError("--files nfs needs INCEPTION_NFS_ADDRESS (the NFS server the nodes mount)")
+            raise DeployError("--files nfs (the default) needs INCEPTION_NFS_ADDRESS, the NFS server every node "
+                              "mounts WordPress's files from; or pass --files <folder> (a folder every node has "
+                              "mounted from shared storage) or --files local (uploads not shared)")
         return nfs_volume(nfs_address)
-    if files.startswith("/") and os.path.normpath(files) == files and files != "/":
+    if files.startswith("/") and not files.startswith("//") and os.path.normpath(files) == files:
+        if files == "/" or any(files == p or files.startswith(p + "/") for p in SYSTEM_FOLDERS):
+            raise DeployError(f"--files {files}: a system folder; WordPress changes its owner and nginx serves "
+                              f"what it holds: give it a dedicated, empty folder on shared storage")
         return {"driver": "local", "driver_opts": {"type": "none", "o": "bind", "device": files}}
     raise DeployError(f"--files {files!r}: use `nfs`, `local` or the absolute path of a folder that every "
                       f"node has mounted from the same shared storage (e.g. /mnt/inception-files)")
@@ -511,7 +525,21 @@ def wait_converged(api, stack: str, timeout: float, say=print) -> None:
             last = summary
         time.sleep(3)
     raise DeployError(f"the stack {stack} did not converge within {timeout:.0f}s: "
-                      + json.dumps(service_states(api, stack)))
+                      + json.dumps(service_states(api, stack)) + task_errors(api, stack))
+
+
+def task_errors(api, stack: str) -> str:
+    """The last error of each service that lacks tasks (a node without the
+    files folder says "no such file or directory" there)."""
+    lines = []
+    for name, (have, want) in sorted(service_states(api, stack).items()):
+        if have >= want:
+            continue
+        tasks = api.services.get(f"{stack}_{name}").tasks()
+        failed = sorted((t for t in tasks if t["Status"].get("Err")), key=lambda t: t["Status"].get("Timestamp", ""))
+        if failed:
+            lines.append(f"{name}: {failed[-1]['Status']['Err']}")
+    return "".join(f"\n  {line}" for line in lines)
 
 
 def wait_registry(settings: Settings, registry: str, timeout: float = 120) -> None:
@@ -588,19 +616,33 @@ def stop_galera_one_by_one(api, stack: str, say=print, timeout: float = 300) -> 
         service.scale(count)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            tasks = service.tasks()
-            running = [t for t in tasks if t["Status"]["State"] in ("running", "starting", "preparing", "assigned")]
+            # A down node's tasks report `running` until Swarm gives up on
+            # them: only nodes that answer count.
+            ready = {node.id for node in api.nodes.list() if node.attrs["Status"]["State"] == "ready"}
+            running = [t for t in service.tasks() if t.get("NodeID") in ready
+                       and t["Status"]["State"] in ("running", "starting", "preparing", "assigned")]
             if len(running) <= count:
                 break
             time.sleep(2)
         else:
-            raise DeployError(f"a Galera node did not stop within {timeout:.0f}s; nothing was removed "
-                              f"(`docker service ps {stack}_mariadb` says why)")
+            raise DeployError(f"a Galera node did not stop within {timeout:.0f}s: MariaDB is now scaled to "
+                              f"{count} (the next `invoke deploy` puts back {replicas}) and the stacks are not "
+                              f"removed; `docker service ps {stack}_mariadb` says why")
 
 
 def remove(api, settings: Settings, say=print) -> None:
     target = engine_env(os.environ.get("DOCKER_HOST"))
+    require_manager(api)
     stop_galera_one_by_one(api, settings.project, say=say)
     for stack in (settings.project, registry_stack(settings)):
         subprocess.run(["docker", "stack", "rm", stack], env=target, capture_output=True, check=False)
+        # `docker stack rm` returns before the engine has removed the stack's
+        # networks: a deploy right after would find them half gone.
+        label = {"label": f"com.docker.stack.namespace={stack}"}
+        deadline = time.monotonic() + 120
+        while api.services.list(filters=label) or api.networks.list(filters=label):
+            if time.monotonic() > deadline:
+                raise DeployError(f"the stack {stack} was still being removed after 120 s "
+                                  f"(`docker stack ps {stack}` says what remains)")
+            time.sleep(1)
         say(f"removed the stack {stack}")

@@ -132,9 +132,18 @@ def up(api, settings: Settings, nodes: int, say=print) -> str:
     if not api.networks.list(names=[network_name(settings)]):
         api.networks.create(network_name(settings), driver="bridge", labels=labels(settings))
     socket_dir(settings).mkdir(parents=True, exist_ok=True, mode=0o700)
-    if not api.volumes.list(filters={"name": files_volume(settings)}):
+    # Exact name: the filter matches substrings.
+    if files_volume(settings) not in {v.name for v in api.volumes.list(filters={"name": files_volume(settings)})}:
         api.volumes.create(files_volume(settings), labels=labels(settings))
-    existing = {c.name for c in api.containers.list(all=True, filters={"label": "org.inception.lab"})}
+    else:
+        say(f"keeping the lab's shared files folder from before (volume {files_volume(settings)})")
+    found = api.containers.list(all=True, filters={"label": "org.inception.lab"})
+    for container in found:
+        if container.name.startswith(f"{settings.project}-lab-") and \
+                FILES_PATH not in {m["Destination"] for m in container.attrs["Mounts"]}:
+            raise LabError(f"lab node {container.name} was made without the shared files folder {FILES_PATH} "
+                           f"(an older version): remove the lab with `invoke lab down`, then `invoke lab up`")
+    existing = {c.name for c in found}
     build_ca = settings["BUILD_CA_BUNDLE"] or None
     for index in range(1, nodes + 1):
         name = node_name(settings, index)

@@ -35,6 +35,15 @@ def test_wrk_counts_only_successful_answers_and_reads_percentiles():
     assert row["p50_ms"] == pytest.approx(1.10) and row["p99_ms"] == pytest.approx(0.85)
 
 
+def test_wrk_counts_requests_that_got_no_answer():
+    out = WRK.replace("  Non-2xx or 3xx responses: 26576\n",
+                      "  Socket errors: connect 2, read 1, write 0, timeout 7\n")
+    row = bench.parse_wrk(out, "wp_home_uncached")
+    assert row["socket_errors"] == 10 and row["non_2xx"] == 0
+    assert "| 10 |" in bench.swarm_table([{**bench.summarise(bench.Scenario("s", "", "h", "/"), [row]),
+                                           "replicas": 1}])
+
+
 def test_h2load_counts_only_successful_requests():
     row = bench.parse_h2load(H2LOAD, "static_1k_h2")
     assert row["non_2xx"] == 28800

@@ -203,6 +203,25 @@ def test_deploy_files_option_names_the_shared_store_or_says_what_it_takes():
     assert "addr=10.0.0.5," in deploy.files_volume("nfs", "10.0.0.5")["driver_opts"]["o"]
     with pytest.raises(deploy.DeployError, match="INCEPTION_NFS_ADDRESS"):
         deploy.files_volume("nfs", "")
-    for wrong in ("shared", "mnt/shared", "/mnt/../etc", "/", "/mnt/shared/"):
+    for wrong in ("shared", "mnt/shared", "/mnt/../etc", "/mnt/shared/", "//mnt/shared"):
         with pytest.raises(deploy.DeployError, match="absolute path"):
             deploy.files_volume(wrong, "")
+    for system in ("/", "/etc", "/var/lib/docker/volumes/x", "/usr/share"):
+        with pytest.raises(deploy.DeployError, match="system folder"):
+            deploy.files_volume(system, "")
+
+
+def test_a_shared_files_volume_is_named_after_its_store():
+    # An engine keeps a volume it has and ignores new options: another store
+    # must be another volume.
+    from inception import deploy
+
+    class Settings:
+        project = "site"
+
+    def name(files):
+        document, _ = deploy.stack_file({"services": {}}, Settings(), False, deploy.files_volume(files, "10.0.0.5"))
+        return document["volumes"]["wordpress"]["name"]
+
+    assert name("/mnt/a").startswith("site_wordpress-")
+    assert name("/mnt/a") == name("/mnt/a") != name("/mnt/b") != name("nfs")

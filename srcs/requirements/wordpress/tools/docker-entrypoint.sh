@@ -83,9 +83,10 @@ setup_site() {
 	admin_password="$(read_secret wp_admin_password)"
 	user_password="$(read_secret wp_user_password)"
 	# JSON on stdin: the passwords are URL-safe, but escape quotes anyway.
+	# Replicas sharing the files install the site one at a time.
 	printf '{"admin_password": "%s", "user_password": "%s"}' \
 		"${admin_password//\"/\\\"}" "${user_password//\"/\\\"}" |
-		as_user www-data php /usr/local/lib/inception/wp-setup.php
+		as_user www-data flock --wait 300 "$DOCROOT/.inception-setup.lock" php /usr/local/lib/inception/wp-setup.php
 }
 
 _main() {
