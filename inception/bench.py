@@ -527,7 +527,7 @@ def scale_wordpress(api, stack: str, replicas: int, timeout: float = 300, say=pr
     from . import deploy
 
     service = api.services.get(f"{stack}_wordpress")
-    service.scale(replicas)
+    deploy.scale_service(service.name, replicas)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         have, want = deploy.service_states(api, stack).get("wordpress", (0, 0))

@@ -600,6 +600,15 @@ def deploy(api, settings: Settings, build_engine: str | None, files: str, encryp
             "converged_s": round(time.monotonic() - started, 1)}
 
 
+def scale_service(name: str, replicas: int) -> None:
+    """Change a service's replica count, and nothing else. (docker-py's
+    Service.scale sends the whole spec back, altered: Swarm then also replaces
+    every task, measured on Docker 26.)"""
+    result = compose.docker("service", "scale", "--detach", f"{name}={replicas}")
+    if result.returncode != 0:
+        raise DeployError(f"`docker service scale {name}={replicas}` failed: {result.stderr.strip()[-500:]}")
+
+
 def stop_galera_one_by_one(api, stack: str, say=print, timeout: float = 300) -> None:
     """Scale MariaDB down one node at a time. Stopped all at once (as `docker
     stack rm` does), no node may be safe to start the cluster again; one by
@@ -612,8 +621,7 @@ def stop_galera_one_by_one(api, stack: str, say=print, timeout: float = 300) -> 
     replicas = service.attrs["Spec"]["Mode"].get("Replicated", {}).get("Replicas", 1)
     for count in range(replicas - 1, 0, -1):
         say(f"stopping a Galera node ({count} left), so that the last to stop starts the cluster next time")
-        service.reload()
-        service.scale(count)
+        scale_service(service.name, count)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             # A down node's tasks report `running` until Swarm gives up on
@@ -622,6 +630,8 @@ def stop_galera_one_by_one(api, stack: str, say=print, timeout: float = 300) -> 
             running = [t for t in service.tasks() if t.get("NodeID") in ready
                        and t["Status"]["State"] in ("running", "starting", "preparing", "assigned")]
             if len(running) <= count:
+                say(f"  {count} Galera node{'s' * (count > 1)} left after "
+                    f"{time.monotonic() - deadline + timeout:.0f}s")
                 break
             time.sleep(2)
         else:
