@@ -229,6 +229,11 @@ def push_images(names: list[str], registry: str, target: dict, say=print) -> Non
 
 def build_registry_image(settings: Settings, source: dict) -> None:
     name = f"registry:{compose.IMAGE_TAG}"
+    found = subprocess.run(["docker", "image", "inspect", settings.base_image], env=source, capture_output=True,
+                           check=False)
+    if found.returncode != 0:
+        raise DeployError(f"the build engine has no base image {settings.base_image} (nor, then, the stack's "
+                          f"images): run `invoke build` (or `make`) against it first")
     built = subprocess.run(["docker", "build", "--quiet", "--build-arg", f"BASE_IMAGE={settings.base_image}",
                             "--tag", name, str(REQUIREMENTS / "registry")], env=source, capture_output=True,
                            text=True, check=False)
@@ -407,9 +412,16 @@ def nfs_volume(address: str) -> dict:
                                                "device": ":/wordpress"}}
 
 
-# Folders --files refuses (and everything under them).
-SYSTEM_FOLDERS = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/root", "/run", "/sbin", "/sys",
-                  "/usr", "/var/lib/docker", "/var/lib/containerd", "/var/run", "/tmp")
+# Folders --files refuses, with everything under them and every folder above
+# them (/var holds /var/lib/docker); and a folder must be at least two deep.
+SYSTEM_FOLDERS = ("/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib64", "/proc", "/root", "/run", "/sbin",
+                  "/sys", "/usr", "/var/lib/docker", "/var/lib/containerd", "/var/log", "/var/cache", "/var/spool",
+                  "/var/run", "/tmp")
+
+
+def system_folder(path: str) -> bool:
+    return path.count("/") < 2 or any(path == p or path.startswith(p + "/") or p.startswith(path + "/")
+                                      for p in SYSTEM_FOLDERS)
 
 
 def files_volume(files: str, nfs_address: str) -> dict | None:
@@ -426,9 +438,10 @@ def files_volume(files: str, nfs_address: str) -> dict | None:
                               "mounted from shared storage) or --files local (uploads not shared)")
         return nfs_volume(nfs_address)
     if files.startswith("/") and not files.startswith("//") and os.path.normpath(files) == files:
-        if files == "/" or any(files == p or files.startswith(p + "/") for p in SYSTEM_FOLDERS):
-            raise DeployError(f"--files {files}: a system folder; WordPress changes its owner and nginx serves "
-                              f"what it holds: give it a dedicated, empty folder on shared storage")
+        if system_folder(files):
+            raise DeployError(f"--files {files}: a system or top-level folder; WordPress takes its ownership and "
+                              f"nginx serves what it holds: give it a dedicated, empty folder on shared storage, "
+                              f"such as /mnt/inception-files")
         return {"driver": "local", "driver_opts": {"type": "none", "o": "bind", "device": files}}
     raise DeployError(f"--files {files!r}: use `nfs`, `local` or the absolute path of a folder that every "
                       f"node has mounted from the same shared storage (e.g. /mnt/inception-files)")
@@ -515,26 +528,25 @@ def wait_converged(api, stack: str, timeout: float, say=print) -> None:
                                                                      "paused")}
         if rolled:
             raise DeployError(f"the update of {', '.join(sorted(rolled))} failed and was rolled back "
-                              f"(`docker service ps {stack}_<service>` says why)")
+                              f"(`docker service ps {stack}_<service>` says more)" + task_errors(api, stack, rolled))
         if states and not pending and not busy:
             return
-        summary = ", ".join(f"{k} {v}" for k, v in sorted(pending.items())) + \
-            (" updating: " + ", ".join(sorted(busy)) if busy else "")
+        summary = "; ".join(part for part in (", ".join(f"{k} {v}" for k, v in sorted(pending.items())),
+                                              "updating: " + ", ".join(sorted(busy)) if busy else "") if part)
         if summary != last:
             say(f"waiting for {summary}")
             last = summary
         time.sleep(3)
-    raise DeployError(f"the stack {stack} did not converge within {timeout:.0f}s: "
-                      + json.dumps(service_states(api, stack)) + task_errors(api, stack))
+    states = service_states(api, stack)
+    raise DeployError(f"the stack {stack} did not converge within {timeout:.0f}s: " + json.dumps(states)
+                      + task_errors(api, stack, [name for name, (have, want) in states.items() if have < want]))
 
 
-def task_errors(api, stack: str) -> str:
-    """The last error of each service that lacks tasks (a node without the
+def task_errors(api, stack: str, names) -> str:
+    """The last error of each of these services' tasks (a node without the
     files folder says "no such file or directory" there)."""
     lines = []
-    for name, (have, want) in sorted(service_states(api, stack).items()):
-        if have >= want:
-            continue
+    for name in sorted(names):
         tasks = api.services.get(f"{stack}_{name}").tasks()
         failed = sorted((t for t in tasks if t["Status"].get("Err")), key=lambda t: t["Status"].get("Timestamp", ""))
         if failed:
@@ -569,8 +581,8 @@ def deploy(api, settings: Settings, build_engine: str | None, files: str, encryp
         raise DeployError("`invoke deploy` serves the local CA's certificate only: TLS_MODE=acme runs on one "
                           "host (`invoke up`); set TLS_MODE=local to deploy to a swarm")
     # Checked before anything is started on the swarm.
-    volume = files_volume(files, os.environ.get("INCEPTION_NFS_ADDRESS", ""))
     swarm = require_manager(api)
+    volume = files_volume(files, os.environ.get("INCEPTION_NFS_ADDRESS", ""))
     registry_node, stores_node = ensure_labels(api, swarm, say=say)
     registry = f"{node_address(registry_node)}:{REGISTRY_PORT}"
     target = engine_env(os.environ.get("DOCKER_HOST"))

@@ -206,9 +206,12 @@ def test_deploy_files_option_names_the_shared_store_or_says_what_it_takes():
     for wrong in ("shared", "mnt/shared", "/mnt/../etc", "/mnt/shared/", "//mnt/shared"):
         with pytest.raises(deploy.DeployError, match="absolute path"):
             deploy.files_volume(wrong, "")
-    for system in ("/", "/etc", "/var/lib/docker/volumes/x", "/usr/share"):
-        with pytest.raises(deploy.DeployError, match="system folder"):
+    for system in ("/", "/etc", "/var/lib/docker/volumes/x", "/usr/share", "/srv", "/mnt", "/var", "/var/lib",
+                   "/home/someone", "/var/log/x"):
+        with pytest.raises(deploy.DeployError, match="system or top-level folder"):
             deploy.files_volume(system, "")
+    for fine in ("/srv/inception-files", "/mnt/shared", "/var/lib/inception-files"):
+        assert deploy.files_volume(fine, "")["driver_opts"]["device"] == fine
 
 
 def test_a_shared_files_volume_is_named_after_its_store():

@@ -85,6 +85,12 @@ render_templates() {
 	done
 	# Alt-Svc names the port clients reach, which is HTTPS_PORT, not 443.
 	envsubst '${HTTPS_PORT}' </etc/nginx/suite/alt-svc.conf.template >/run/nginx/alt-svc.conf
+	# How long a DNS answer is kept. On a swarm (srcs/swarm.yml: 1s) a task
+	# leaves DNS 2 s before its stop signal, and nginx must have forgotten it
+	# by then: a POST sent to a PHP-FPM that stopped taking connections fails.
+	[[ "${NGINX_DNS_VALID:=10s}" =~ ^[0-9]{1,3}s$ ]] ||
+		die "NGINX_DNS_VALID must be a number of seconds such as 10s, not $NGINX_DNS_VALID"
+	printf 'resolver 127.0.0.11 valid=%s ipv6=off;\n' "$NGINX_DNS_VALID" >/run/nginx/resolver.conf
 	render_tls_mode
 	note "sites rendered for $DOMAIN_NAME (TLS_MODE=$TLS_MODE)"
 }
